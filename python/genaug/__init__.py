@@ -1,0 +1,50 @@
+"""genaug: generative data augmentation (VAEs and GANs in Rust over libtorch) for NumPy
+pipelines."""
+
+from __future__ import annotations
+
+import copyreg
+from collections.abc import Callable
+
+# Importing torch first loads the one shared libtorch with its CUDA kernels registered; the
+# native module then links against that same library.
+import torch as _torch  # noqa: F401
+
+from genaug._core import VAE, cuda_is_available, from_bytes, load
+from genaug.exceptions import (
+    CheckpointError,
+    DataError,
+    DeviceError,
+    GenaugError,
+    LabelError,
+    NotFittedError,
+    ParameterError,
+    ShapeError,
+    TrainingDivergedError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "VAE",
+    "CheckpointError",
+    "DataError",
+    "DeviceError",
+    "GenaugError",
+    "LabelError",
+    "NotFittedError",
+    "ParameterError",
+    "ShapeError",
+    "TrainingDivergedError",
+    "cuda_is_available",
+    "from_bytes",
+    "load",
+]
+
+
+def _reduce(model: VAE) -> tuple[Callable[[bytes], VAE], tuple[bytes]]:
+    # Models pickle as their safetensors checkpoint bytes: no code is pickled.
+    return from_bytes, (model.to_bytes(),)
+
+
+copyreg.pickle(VAE, _reduce)

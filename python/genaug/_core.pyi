@@ -1,0 +1,78 @@
+from collections.abc import Callable, Iterable, Mapping
+from os import PathLike
+from typing import Any, Literal, final, overload
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["VAE", "cuda_is_available", "from_bytes", "load"]
+
+_Callback = Callable[[dict[str, float]], object]
+
+@final
+class VAE:
+    def __new__(
+        cls,
+        latent_dim: int = 16,
+        hidden: Iterable[int] = ...,  # (256, 256)
+        beta: float = 1.0,
+        arch: Literal["auto", "mlp", "conv"] = "auto",
+        device: str = "auto",
+        seed: int = 0,
+    ) -> VAE: ...
+    def fit(
+        self,
+        x: npt.ArrayLike,
+        y: npt.ArrayLike | None = None,
+        *,
+        epochs: int = 100,
+        batch_size: int = 64,
+        lr: float | None = None,
+        callbacks: _Callback | Iterable[_Callback] | None = None,
+        progress: bool | None = None,
+    ) -> VAE: ...
+    def sample(
+        self, n: int, y: int | npt.ArrayLike | None = None, seed: int | None = None
+    ) -> np.ndarray: ...
+    @overload
+    def augment(
+        self,
+        batch: npt.ArrayLike,
+        n: int,
+        seed: int | None = None,
+        *,
+        labels: None = None,
+        strategy: None = None,
+    ) -> np.ndarray: ...
+    @overload
+    def augment(
+        self,
+        batch: npt.ArrayLike,
+        n: int | None = None,
+        seed: int | None = None,
+        *,
+        labels: npt.ArrayLike,
+        strategy: Literal["balance"] | Mapping[int, int] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]: ...
+    def encode(
+        self, x: npt.ArrayLike, y: npt.ArrayLike | None = None
+    ) -> tuple[np.ndarray, np.ndarray]: ...
+    def decode(self, z: npt.ArrayLike, y: npt.ArrayLike | None = None) -> np.ndarray: ...
+    def reconstruct(self, x: npt.ArrayLike, y: npt.ArrayLike | None = None) -> np.ndarray: ...
+    def score(self, x: npt.ArrayLike, y: npt.ArrayLike | None = None) -> np.ndarray: ...
+    def save(self, path: str | PathLike[str]) -> None: ...
+    def to_bytes(self) -> bytes: ...
+    @property
+    def history(self) -> list[dict[str, Any]]: ...
+    @property
+    def classes_(self) -> list[int] | None: ...
+    @property
+    def is_fitted(self) -> bool: ...
+    @property
+    def device(self) -> str: ...
+    @property
+    def latent_dim(self) -> int: ...
+
+def load(path: str | PathLike[str]) -> VAE: ...
+def from_bytes(data: bytes) -> VAE: ...
+def cuda_is_available() -> bool: ...

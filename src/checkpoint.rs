@@ -1,0 +1,234 @@
+//! One-file checkpoints: every weight, buffer and scaler bound as an f32 safetensors tensor,
+//! with the config, data spec, classes, seed state and history as JSON metadata. Written to a
+//! temporary file and renamed into place, so an existing checkpoint is never half-overwritten.
+
+use crate::data::Scaler;
+use crate::error::{Error, Result};
+use crate::model::{Fitted, Layout, Model, Network};
+use crate::seed::SeedStream;
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+use tch::{Device, Kind, Tensor};
+
+const FORMAT: &str = "genaug";
+const VERSION: &str = "1";
+
+/// A checkpoint file's contents, read but not yet turned into a model.
+pub struct Checkpoint {
+    pub metadata: HashMap<String, String>,
+    pub tensors: HashMap<String, Tensor>,
+}
+
+impl Checkpoint {
+    /// The model class that wrote it (`"VAE"`, ...).
+    pub fn kind(&self) -> &str {
+        self.metadata.get("model").map(String::as_str).unwrap_or("")
+    }
+
+    fn field<T: DeserializeOwned>(&self, key: &str) -> Result<T> {
+        let text = self
+            .metadata
+            .get(key)
+            .ok_or_else(|| Error::Checkpoint(format!("checkpoint metadata lacks {key:?}")))?;
+        serde_json::from_str(text)
+            .map_err(|e| Error::Checkpoint(format!("checkpoint metadata {key:?} is corrupt: {e}")))
+    }
+
+    fn tensor(&self, name: &str) -> Result<&Tensor> {
+        self.tensors
+            .get(name)
+            .ok_or_else(|| Error::Checkpoint(format!("checkpoint lacks tensor {name:?}")))
+    }
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value)
+        .map_err(|e| Error::Checkpoint(format!("cannot encode checkpoint metadata: {e}")))
+}
+
+/// Serialises a model (fitted or not) to checkpoint bytes.
+pub fn to_bytes<N: Network>(model: &Model<N>) -> Result<Vec<u8>> {
+    let mut metadata = HashMap::from([
+        ("format".to_string(), FORMAT.to_string()),
+        ("version".to_string(), VERSION.to_string()),
+        ("model".to_string(), N::KIND.to_string()),
+        ("config".to_string(), json(&model.config)?),
+        ("seed_state".to_string(), json(&model.seeds.state)?),
+        ("history".to_string(), json(&model.history)?),
+    ]);
+    let mut tensors: Vec<(String, Tensor)> = Vec::new();
+    if let Some(fitted) = &model.fitted {
+        metadata.insert("spec".into(), json(&fitted.spec)?);
+        metadata.insert("classes".into(), json(&fitted.classes)?);
+        metadata.insert("image".into(), json(&fitted.layout.image)?);
+        tensors.push((
+            "scaler.low".into(),
+            Tensor::f_from_slice(&fitted.scaler.low)?,
+        ));
+        tensors.push((
+            "scaler.high".into(),
+            Tensor::f_from_slice(&fitted.scaler.high)?,
+        ));
+        for (name, var) in fitted.net.var_store().variables() {
+            tensors.push((format!("net.{name}"), var));
+        }
+    }
+    let mut buffers = Vec::with_capacity(tensors.len());
+    for (name, tensor) in &tensors {
+        let cpu = tensor
+            .f_detach()?
+            .f_to_device(Device::Cpu)?
+            .f_to_kind(Kind::Float)?
+            .f_contiguous()?;
+        let numel = cpu.numel();
+        let mut bytes = vec![0u8; numel * 4];
+        cpu.f_copy_data_u8(&mut bytes, numel)?;
+        let shape: Vec<usize> = cpu.size().iter().map(|&d| d as usize).collect();
+        buffers.push((name.clone(), shape, bytes));
+    }
+    let views = buffers
+        .iter()
+        .map(|(name, shape, bytes)| {
+            Ok((
+                name.as_str(),
+                TensorView::new(Dtype::F32, shape.clone(), bytes)?,
+            ))
+        })
+        .collect::<Result<Vec<_>, safetensors::SafeTensorError>>()
+        .map_err(|e| Error::Checkpoint(format!("cannot encode checkpoint: {e}")))?;
+    safetensors::serialize(views, Some(metadata))
+        .map_err(|e| Error::Checkpoint(format!("cannot encode checkpoint: {e}")))
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder and an atomic rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let io_error = |e: std::io::Error| {
+        Error::Checkpoint(format!("cannot write checkpoint {}: {e}", path.display()))
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::Checkpoint(format!("{} is not a file path", path.display())))?;
+    let mut temp_name = std::ffi::OsString::from(".");
+    temp_name.push(name);
+    temp_name.push(format!(".{}.tmp", std::process::id()));
+    let temp = path.with_file_name(temp_name);
+    let result = (|| {
+        let mut file = std::fs::File::create(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result.map_err(io_error)
+}
+
+/// Parses checkpoint bytes; `source` names them in errors.
+pub fn from_bytes(bytes: &[u8], source: &str) -> Result<Checkpoint> {
+    let parsed = SafeTensors::deserialize(bytes).map_err(|e| {
+        Error::Checkpoint(format!(
+            "{source} is not a readable safetensors file (truncated or corrupt?): {e}"
+        ))
+    })?;
+    let (_, header) = SafeTensors::read_metadata(bytes)
+        .map_err(|e| Error::Checkpoint(format!("{source} has an unreadable header: {e}")))?;
+    let metadata = header.metadata().clone().unwrap_or_default();
+    if metadata.get("format").map(String::as_str) != Some(FORMAT) {
+        return Err(Error::Checkpoint(format!(
+            "{source} is a safetensors file but not a genaug checkpoint"
+        )));
+    }
+    if metadata.get("version").map(String::as_str) != Some(VERSION) {
+        return Err(Error::Checkpoint(format!(
+            "{source} has checkpoint version {:?}; this genaug reads version {VERSION}",
+            metadata.get("version")
+        )));
+    }
+    let mut tensors = HashMap::new();
+    for (name, view) in parsed.tensors() {
+        if view.dtype() != Dtype::F32 {
+            return Err(Error::Checkpoint(format!(
+                "{source}: tensor {name:?} is {:?}, expected F32",
+                view.dtype()
+            )));
+        }
+        let shape: Vec<i64> = view.shape().iter().map(|&d| d as i64).collect();
+        tensors.insert(
+            name,
+            Tensor::f_from_data_size(view.data(), &shape, Kind::Float)?,
+        );
+    }
+    Ok(Checkpoint { metadata, tensors })
+}
+
+/// Reads a checkpoint file.
+pub fn read(path: &Path) -> Result<Checkpoint> {
+    let bytes = std::fs::read(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => {
+            Error::Checkpoint(format!("no checkpoint file at {}", path.display()))
+        }
+        _ => Error::Checkpoint(format!("cannot read checkpoint {}: {e}", path.display())),
+    })?;
+    from_bytes(&bytes, &path.display().to_string())
+}
+
+/// Rebuilds a model of type `N` on the CPU from a checkpoint.
+pub fn restore<N: Network>(checkpoint: &Checkpoint) -> Result<Model<N>> {
+    if checkpoint.kind() != N::KIND {
+        return Err(Error::Checkpoint(format!(
+            "checkpoint holds a {:?} model, not a {}",
+            checkpoint.kind(),
+            N::KIND
+        )));
+    }
+    let config: N::Config = checkpoint.field("config")?;
+    let mut model = Model::<N>::new(config, Device::Cpu, 0);
+    model.seeds = SeedStream {
+        state: checkpoint.field("seed_state")?,
+    };
+    model.history = checkpoint.field("history")?;
+    if !checkpoint.metadata.contains_key("spec") {
+        return Ok(model);
+    }
+    let spec: crate::data::DataSpec = checkpoint.field("spec")?;
+    let classes: Vec<i64> = checkpoint.field("classes")?;
+    let layout = Layout {
+        sample_shape: spec.sample_shape.clone(),
+        n_classes: classes.len(),
+        image: checkpoint.field("image")?,
+    };
+    let scaler = Scaler {
+        low: Vec::<f32>::try_from(checkpoint.tensor("scaler.low")?)?,
+        high: Vec::<f32>::try_from(checkpoint.tensor("scaler.high")?)?,
+    };
+    if scaler.low.len() != layout.width() || scaler.high.len() != layout.width() {
+        return Err(Error::Checkpoint(
+            "checkpoint scaler does not match its data spec".into(),
+        ));
+    }
+    let net = N::build(&model.config, &layout, Device::Cpu)?;
+    let _guard = tch::no_grad_guard();
+    for (name, mut var) in net.var_store().variables() {
+        let saved = checkpoint.tensor(&format!("net.{name}"))?;
+        if saved.size() != var.size() {
+            return Err(Error::Checkpoint(format!(
+                "checkpoint tensor {name:?} has shape {:?}, the model expects {:?}",
+                saved.size(),
+                var.size()
+            )));
+        }
+        var.f_copy_(saved)?;
+    }
+    model.fitted = Some(Fitted {
+        net,
+        layout,
+        spec,
+        scaler,
+        classes,
+    });
+    Ok(model)
+}

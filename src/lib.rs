@@ -1,0 +1,29 @@
+//! genaug: generative data augmentation (VAEs and GANs over libtorch) for NumPy pipelines.
+//!
+//! The pure-Rust core lives in the top-level modules; `py` holds the thin PyO3 bindings.
+
+pub mod augment;
+pub mod checkpoint;
+pub mod data;
+pub mod device;
+pub mod error;
+pub mod model;
+pub mod nets;
+pub mod optim;
+pub mod seed;
+pub mod train;
+pub mod vae;
+
+#[cfg(feature = "python")]
+mod py;
+
+pub use error::{Error, Result};
+
+#[cfg(feature = "python")]
+#[pyo3::pymodule]
+mod _core {
+    #[pymodule_export]
+    use crate::py::vae::PyVae;
+    #[pymodule_export]
+    use crate::py::{cuda_is_available, from_bytes, load};
+}

@@ -1,0 +1,353 @@
+//! Building blocks: linear/conv layers whose forward passes use the fallible tch calls, an MLP,
+//! and the DCGAN-style conv encoder (image -> features) and decoder (vector -> image logits).
+
+use crate::error::Result;
+use tch::nn::{self, Init, Path};
+use tch::Tensor;
+
+/// LeakyReLU with the DCGAN slope.
+pub fn leaky_relu(x: &Tensor) -> Result<Tensor> {
+    Ok(x.f_maximum(&x.f_mul_scalar(0.2)?)?)
+}
+
+/// A fully connected layer (PyTorch's default initialisation).
+#[derive(Debug)]
+pub struct Linear {
+    weight: Tensor,
+    bias: Tensor,
+}
+
+impl Linear {
+    pub fn new(p: &Path, in_dim: i64, out_dim: i64) -> Linear {
+        let layer = nn::linear(p, in_dim, out_dim, Default::default());
+        Linear {
+            weight: layer.ws,
+            bias: layer.bs.expect("linear layers are built with a bias"),
+        }
+    }
+
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(x.f_linear(&self.weight, Some(&self.bias))?)
+    }
+}
+
+/// Linear layers with ReLU between them and none after the last.
+#[derive(Debug)]
+pub struct Mlp {
+    layers: Vec<Linear>,
+}
+
+impl Mlp {
+    /// `widths` runs from the input width to the output width: `[in, h1, ..., out]`.
+    pub fn new(p: &Path, widths: &[i64]) -> Mlp {
+        let layers = widths
+            .windows(2)
+            .enumerate()
+            .map(|(i, pair)| Linear::new(&(p / i), pair[0], pair[1]))
+            .collect();
+        Mlp { layers }
+    }
+
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let mut h = x.shallow_clone();
+        for (i, layer) in self.layers.iter().enumerate() {
+            h = layer.forward(&h)?;
+            if i + 1 < self.layers.len() {
+                h = h.f_relu()?;
+            }
+        }
+        Ok(h)
+    }
+}
+
+/// A 2-d (transposed) convolution with kernel 4, stride 2, padding 1: halves (doubles) H and W.
+#[derive(Debug)]
+struct Conv {
+    weight: Tensor,
+    bias: Tensor,
+    transposed: bool,
+}
+
+impl Conv {
+    fn new(p: &Path, in_channels: i64, out_channels: i64, transposed: bool) -> Conv {
+        let init = Init::Randn {
+            mean: 0.0,
+            stdev: 0.02,
+        };
+        let dims = if transposed {
+            [in_channels, out_channels, 4, 4]
+        } else {
+            [out_channels, in_channels, 4, 4]
+        };
+        Conv {
+            weight: p.var("weight", &dims, init),
+            bias: p.zeros("bias", &[out_channels]),
+            transposed,
+        }
+    }
+
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let y = if self.transposed {
+            x.f_conv_transpose2d(
+                &self.weight,
+                Some(&self.bias),
+                [2, 2],
+                [1, 1],
+                [0, 0],
+                1,
+                [1, 1],
+            )?
+        } else {
+            x.f_conv2d(&self.weight, Some(&self.bias), [2, 2], [1, 1], [1, 1], 1)?
+        };
+        Ok(y)
+    }
+}
+
+/// 2-d batch norm with running statistics (saved with the weights).
+#[derive(Debug)]
+struct BatchNorm {
+    weight: Tensor,
+    bias: Tensor,
+    running_mean: Tensor,
+    running_var: Tensor,
+}
+
+impl BatchNorm {
+    fn new(p: &Path, channels: i64) -> BatchNorm {
+        BatchNorm {
+            weight: p.var(
+                "weight",
+                &[channels],
+                Init::Randn {
+                    mean: 1.0,
+                    stdev: 0.02,
+                },
+            ),
+            bias: p.zeros("bias", &[channels]),
+            running_mean: p.zeros_no_train("running_mean", &[channels]),
+            running_var: p.ones_no_train("running_var", &[channels]),
+        }
+    }
+
+    fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        Ok(x.f_batch_norm(
+            Some(&self.weight),
+            Some(&self.bias),
+            Some(&self.running_mean),
+            Some(&self.running_var),
+            train,
+            0.1,
+            1e-5,
+            false,
+        )?)
+    }
+}
+
+/// Image geometry for the conv nets: both sides must be multiples of 4 and at least 16.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ImageShape {
+    pub channels: i64,
+    pub height: i64,
+    pub width: i64,
+}
+
+impl ImageShape {
+    /// The image geometry of a sample shape `(H, W)` or `(C, H, W)`, if the conv nets can take it.
+    pub fn of(sample_shape: &[usize]) -> Option<ImageShape> {
+        let (channels, height, width) = match *sample_shape {
+            [h, w] => (1, h, w),
+            [c, h, w] => (c, h, w),
+            _ => return None,
+        };
+        let fits = |side: usize| side >= 16 && side.is_multiple_of(4);
+        (fits(height) && fits(width)).then_some(ImageShape {
+            channels: channels as i64,
+            height: height as i64,
+            width: width as i64,
+        })
+    }
+
+    /// Width of the flattened feature map after two stride-2 convolutions with 64 channels.
+    fn feature_width(&self) -> i64 {
+        64 * (self.height / 4) * (self.width / 4)
+    }
+}
+
+/// Which network family a model uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Arch {
+    /// Conv nets for images both of whose sides are multiples of 4 and at least 16, else an MLP.
+    Auto,
+    Mlp,
+    Conv,
+}
+
+impl Arch {
+    pub fn parse(name: &str) -> crate::error::Result<Arch> {
+        match name {
+            "auto" => Ok(Arch::Auto),
+            "mlp" => Ok(Arch::Mlp),
+            "conv" => Ok(Arch::Conv),
+            other => Err(crate::error::Error::Parameter(format!(
+                "unknown arch {other:?}: expected \"auto\", \"mlp\" or \"conv\""
+            ))),
+        }
+    }
+
+    /// The image geometry the conv nets will use for samples of `sample_shape`, or `None` for an MLP.
+    pub fn resolve(self, sample_shape: &[usize]) -> crate::error::Result<Option<ImageShape>> {
+        let image = ImageShape::of(sample_shape);
+        match self {
+            Arch::Mlp => Ok(None),
+            Arch::Auto => Ok(image),
+            Arch::Conv => image.map(Some).ok_or_else(|| {
+                crate::error::Error::Shape(format!(
+                    "arch=\"conv\" needs images of shape (N, H, W) or (N, C, H, W) with H and W multiples of 4 and at least 16; got samples of shape {sample_shape:?}"
+                ))
+            }),
+        }
+    }
+}
+
+/// DCGAN-style encoder: conv(C->32) LeakyReLU, conv(32->64) BN LeakyReLU, flattened.
+#[derive(Debug)]
+pub struct ConvEncoder {
+    image: ImageShape,
+    conv1: Conv,
+    conv2: Conv,
+    norm2: BatchNorm,
+}
+
+impl ConvEncoder {
+    pub fn new(p: &Path, image: ImageShape) -> ConvEncoder {
+        ConvEncoder {
+            image,
+            conv1: Conv::new(&(p / "conv1"), image.channels, 32, false),
+            conv2: Conv::new(&(p / "conv2"), 32, 64, false),
+            norm2: BatchNorm::new(&(p / "norm2"), 64),
+        }
+    }
+
+    pub fn output_width(&self) -> i64 {
+        self.image.feature_width()
+    }
+
+    /// `(N, C*H*W)` -> `(N, output_width)`.
+    pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let ImageShape {
+            channels,
+            height,
+            width,
+        } = self.image;
+        let x = x.f_view([-1, channels, height, width])?;
+        let h = leaky_relu(&self.conv1.forward(&x)?)?;
+        let h = leaky_relu(&self.norm2.forward(&self.conv2.forward(&h)?, train)?)?;
+        Ok(h.f_flatten(1, -1)?)
+    }
+}
+
+/// DCGAN-style decoder: linear -> (64, H/4, W/4), convT(64->32) BN ReLU, convT(32->C), flattened
+/// logits.
+#[derive(Debug)]
+pub struct ConvDecoder {
+    image: ImageShape,
+    project: Linear,
+    norm0: BatchNorm,
+    deconv1: Conv,
+    norm1: BatchNorm,
+    deconv2: Conv,
+}
+
+impl ConvDecoder {
+    pub fn new(p: &Path, input_width: i64, image: ImageShape) -> ConvDecoder {
+        ConvDecoder {
+            image,
+            project: Linear::new(&(p / "project"), input_width, image.feature_width()),
+            norm0: BatchNorm::new(&(p / "norm0"), 64),
+            deconv1: Conv::new(&(p / "deconv1"), 64, 32, true),
+            norm1: BatchNorm::new(&(p / "norm1"), 32),
+            deconv2: Conv::new(&(p / "deconv2"), 32, image.channels, true),
+        }
+    }
+
+    /// `(N, input_width)` -> `(N, C*H*W)` logits.
+    pub fn forward(&self, z: &Tensor, train: bool) -> Result<Tensor> {
+        let ImageShape { height, width, .. } = self.image;
+        let h = self
+            .project
+            .forward(z)?
+            .f_view([-1, 64, height / 4, width / 4])?;
+        let h = self.norm0.forward(&h, train)?.f_relu()?;
+        let h = self
+            .norm1
+            .forward(&self.deconv1.forward(&h)?, train)?
+            .f_relu()?;
+        Ok(self.deconv2.forward(&h)?.f_flatten(1, -1)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::{Device, Kind};
+
+    #[test]
+    fn mlp_maps_widths() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let mlp = Mlp::new(&vs.root(), &[5, 8, 3]);
+        let y = mlp
+            .forward(&Tensor::zeros([4, 5], (Kind::Float, Device::Cpu)))
+            .unwrap();
+        assert_eq!(y.size(), vec![4, 3]);
+        assert!(mlp
+            .forward(&Tensor::zeros([4, 6], (Kind::Float, Device::Cpu)))
+            .is_err());
+    }
+
+    #[test]
+    fn image_shape_needs_multiples_of_four() {
+        assert_eq!(
+            ImageShape::of(&[28, 28]),
+            Some(ImageShape {
+                channels: 1,
+                height: 28,
+                width: 28
+            })
+        );
+        assert_eq!(ImageShape::of(&[3, 32, 16]).map(|s| s.channels), Some(3));
+        assert_eq!(ImageShape::of(&[8, 8]), None);
+        assert_eq!(ImageShape::of(&[30, 30]), None);
+        assert_eq!(ImageShape::of(&[64]), None);
+    }
+
+    #[test]
+    fn arch_resolves_by_image_size() {
+        assert_eq!(Arch::parse("conv").unwrap(), Arch::Conv);
+        assert!(Arch::parse("resnet").is_err());
+        assert!(Arch::Auto.resolve(&[8, 8]).unwrap().is_none());
+        assert!(Arch::Auto.resolve(&[1, 28, 28]).unwrap().is_some());
+        assert!(Arch::Mlp.resolve(&[1, 28, 28]).unwrap().is_none());
+        assert!(Arch::Conv.resolve(&[64]).is_err());
+    }
+
+    #[test]
+    fn conv_encoder_and_decoder_round_shapes() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let image = ImageShape {
+            channels: 3,
+            height: 16,
+            width: 20,
+        };
+        let encoder = ConvEncoder::new(&(vs.root() / "enc"), image);
+        let decoder = ConvDecoder::new(&(vs.root() / "dec"), 7, image);
+        let x = Tensor::zeros([2, 3 * 16 * 20], (Kind::Float, Device::Cpu));
+        let h = encoder.forward(&x, true).unwrap();
+        assert_eq!(h.size(), vec![2, encoder.output_width()]);
+        let y = decoder
+            .forward(&Tensor::zeros([2, 7], (Kind::Float, Device::Cpu)), false)
+            .unwrap();
+        assert_eq!(y.size(), vec![2, 3 * 16 * 20]);
+    }
+}
