@@ -3,7 +3,8 @@
 Both train the same conditional MLP VAE (64 -> 256 -> 256 -> 2x8 latent, mirrored decoder,
 Bernoulli reconstruction less the target entropy, Adam 1e-3, batch 64) for the same number
 of epochs on scikit-learn's digits, on one CPU thread, and then draw 10,000 samples.
-Reported as the ratio genaug / PyTorch (below 1: genaug is faster). Run: ``python benchmarks/vae_training.py [--epochs N] [--repeats R]``.
+Reported as the ratio genaug / PyTorch (below 1: genaug is faster).
+Run: ``python benchmarks/vae_training.py [--epochs N] [--repeats R]``.
 """
 
 from __future__ import annotations
