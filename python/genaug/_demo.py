@@ -60,7 +60,7 @@ def run(out_dir: str | Path = "demo-output", seed: int = 0, progress: bool | Non
         members = np.flatnonzero(y_train == cls)
         keep[rng.permutation(members)[MINORITY_SIZE:]] = False
     x_imb, y_imb = x_train[keep], y_train[keep]
-    counts = dict(zip(*np.unique(y_imb, return_counts=True), strict=True))
+    counts = {int(c): int(k) for c, k in zip(*np.unique(y_imb, return_counts=True), strict=True)}
     print(f"imbalanced training set: {len(y_imb)} images, per class {counts}")
 
     vae = _cvae(seed).fit(x_imb, y_imb, epochs=EPOCHS, batch_size=BATCH_SIZE, progress=progress)
