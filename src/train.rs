@@ -30,6 +30,17 @@ pub struct FitOptions {
     pub batch_size: usize,
 }
 
+impl FitOptions {
+    pub fn validate(&self) -> Result<()> {
+        if self.epochs == 0 || self.batch_size == 0 {
+            return Err(Error::Parameter(
+                "epochs and batch_size must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// How a caller watches and stops training.
 pub trait Monitor {
     /// Called between minibatches; an error abandons the epoch and restores the weights of the

@@ -26,7 +26,7 @@ impl PyVae {
         }
     }
 
-    /// Reads `x` (and `y` for a conditional model) as unit-range rows and one-hot classes.
+    /// Copies `x` and the optional labels `y` out of Python.
     fn inputs(
         &self,
         py: Python<'_>,
