@@ -23,7 +23,7 @@ pub enum Error {
     #[error("{0}")]
     Checkpoint(String),
     /// A loss became NaN or Inf: `genaug.TrainingDivergedError` (a `RuntimeError`).
-    #[error("training diverged at epoch {epoch}: {what} is not finite; the weights of the last finite epoch were kept")]
+    #[error("training diverged at epoch {epoch}: {what} is not finite; the model keeps the weights of its last finite epoch, if any")]
     Diverged { epoch: usize, what: String },
     /// The requested device does not exist here: `genaug.DeviceError` (a `RuntimeError`).
     #[error("{0}")]

@@ -7,6 +7,8 @@ pub mod checkpoint;
 pub mod data;
 pub mod device;
 pub mod error;
+pub mod gan;
+pub mod metrics;
 pub mod model;
 pub mod nets;
 pub mod optim;
@@ -22,6 +24,8 @@ pub use error::{Error, Result};
 #[cfg(feature = "python")]
 #[pyo3::pymodule]
 mod _core {
+    #[pymodule_export]
+    use crate::py::gan::PyGan;
     #[pymodule_export]
     use crate::py::vae::PyVae;
     #[pymodule_export]

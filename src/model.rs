@@ -31,11 +31,10 @@ pub trait Network: Trainable + Sized + Send + 'static {
     type Config: Clone + std::fmt::Debug + Serialize + DeserializeOwned + Send;
     /// The class name, also stored in checkpoints.
     const KIND: &'static str;
-    const DEFAULT_LR: f64;
 
     fn arch(config: &Self::Config) -> Arch;
     fn build(config: &Self::Config, layout: &Layout, device: Device) -> Result<Self>;
-    /// Sets up fresh optimiser state.
+    /// Sets up fresh optimiser state; `lr` overrides the network's default learning rate.
     fn start_training(&mut self, lr: Option<f64>) -> Result<()>;
     /// `n` new rows in the unit range, `(n, D)`, for the given one-hot classes.
     fn generate(&self, n: i64, classes: Option<&Tensor>) -> Result<Tensor>;
@@ -90,11 +89,7 @@ impl<N: Network> Model<N> {
                 )));
             }
         }
-        if options.epochs == 0 || options.batch_size == 0 {
-            return Err(Error::Parameter(
-                "epochs and batch_size must be at least 1".into(),
-            ));
-        }
+        options.validate()?;
         let classes = match labels {
             Some(labels) => {
                 if labels.len() != x.rows() {

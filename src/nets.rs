@@ -5,9 +5,11 @@ use crate::error::Result;
 use tch::nn::{self, Init, Path};
 use tch::Tensor;
 
-/// LeakyReLU with the DCGAN slope.
+/// LeakyReLU with the DCGAN slope 0.2, as PReLU with a fixed slope (tch's `leaky_relu` has
+/// no slope argument, and max(x, 0.2x) is several times slower through autograd).
 pub fn leaky_relu(x: &Tensor) -> Result<Tensor> {
-    Ok(x.f_maximum(&x.f_mul_scalar(0.2)?)?)
+    let slope = Tensor::f_full([1], 0.2, (x.kind(), x.device()))?;
+    Ok(x.f_prelu(&slope)?)
 }
 
 /// A fully connected layer (PyTorch's default initialisation).
@@ -31,21 +33,63 @@ impl Linear {
     }
 }
 
-/// Linear layers with ReLU between them and none after the last.
+/// Appends one-hot classes `(N, K)` to the features of each row (a conditional network's input).
+pub fn with_classes(x: &Tensor, classes: Option<&Tensor>) -> Result<Tensor> {
+    match classes {
+        Some(c) => Ok(Tensor::f_cat(&[x, c], 1)?),
+        None => Ok(x.shallow_clone()),
+    }
+}
+
+/// An MLP's widths: `input`, then `hidden`, then `output`.
+pub fn mlp_widths<'a>(
+    input: i64,
+    hidden: impl IntoIterator<Item = &'a i64>,
+    output: i64,
+) -> Vec<i64> {
+    let mut widths = vec![input];
+    widths.extend(hidden);
+    widths.push(output);
+    widths
+}
+
+/// The nonlinearity between an MLP's layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    Relu,
+    /// Slope 0.2, as in DCGAN discriminators.
+    LeakyRelu,
+}
+
+impl Activation {
+    fn apply(self, x: &Tensor) -> Result<Tensor> {
+        match self {
+            Activation::Relu => Ok(x.f_relu()?),
+            Activation::LeakyRelu => leaky_relu(x),
+        }
+    }
+}
+
+/// Linear layers with an activation between them and none after the last.
 #[derive(Debug)]
 pub struct Mlp {
     layers: Vec<Linear>,
+    activation: Activation,
 }
 
 impl Mlp {
-    /// `widths` runs from the input width to the output width: `[in, h1, ..., out]`.
+    /// `widths` runs from the input width to the output width: `[in, h1, ..., out]`; ReLU.
     pub fn new(p: &Path, widths: &[i64]) -> Mlp {
+        Mlp::with_activation(p, widths, Activation::Relu)
+    }
+
+    pub fn with_activation(p: &Path, widths: &[i64], activation: Activation) -> Mlp {
         let layers = widths
             .windows(2)
             .enumerate()
             .map(|(i, pair)| Linear::new(&(p / i), pair[0], pair[1]))
             .collect();
-        Mlp { layers }
+        Mlp { layers, activation }
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
@@ -53,11 +97,38 @@ impl Mlp {
         for (i, layer) in self.layers.iter().enumerate() {
             h = layer.forward(&h)?;
             if i + 1 < self.layers.len() {
-                h = h.f_relu()?;
+                h = self.activation.apply(&h)?;
             }
         }
         Ok(h)
     }
+}
+
+/// The trainable variables whose names start with `prefix`, sorted by name.
+pub fn trainable_under(vs: &nn::VarStore, prefix: &str) -> Vec<(String, Tensor)> {
+    let mut vars: Vec<(String, Tensor)> = vs
+        .variables()
+        .into_iter()
+        .filter(|(name, var)| name.starts_with(prefix) && var.requires_grad())
+        .collect();
+    vars.sort_by(|a, b| a.0.cmp(&b.0));
+    vars
+}
+
+/// DCGAN's initialisation: every weight matrix and kernel N(0, 0.02), batch-norm scales
+/// N(1, 0.02), biases zero.
+pub fn dcgan_init(vs: &nn::VarStore) -> Result<()> {
+    let _guard = tch::no_grad_guard();
+    for (name, mut var) in trainable_under(vs, "") {
+        if name.ends_with("bias") {
+            let _ = var.f_zero_()?;
+        } else if var.dim() >= 2 {
+            let _ = var.f_normal_(0.0, 0.02)?;
+        } else {
+            let _ = var.f_normal_(1.0, 0.02)?;
+        }
+    }
+    Ok(())
 }
 
 /// A 2-d (transposed) convolution with kernel 4, stride 2, padding 1: halves (doubles) H and W.
@@ -211,22 +282,24 @@ impl Arch {
     }
 }
 
-/// DCGAN-style encoder: conv(C->32) LeakyReLU, conv(32->64) BN LeakyReLU, flattened.
+/// DCGAN-style encoder: conv(C->32) LeakyReLU, conv(32->64) [BN] LeakyReLU, flattened. A
+/// WGAN-GP critic goes without the batch norm, whose cross-row coupling breaks the per-row
+/// gradient penalty.
 #[derive(Debug)]
 pub struct ConvEncoder {
     image: ImageShape,
     conv1: Conv,
     conv2: Conv,
-    norm2: BatchNorm,
+    norm2: Option<BatchNorm>,
 }
 
 impl ConvEncoder {
-    pub fn new(p: &Path, image: ImageShape) -> ConvEncoder {
+    pub fn new(p: &Path, image: ImageShape, batch_norm: bool) -> ConvEncoder {
         ConvEncoder {
             image,
             conv1: Conv::new(&(p / "conv1"), image.channels, 32, false),
             conv2: Conv::new(&(p / "conv2"), 32, 64, false),
-            norm2: BatchNorm::new(&(p / "norm2"), 64),
+            norm2: batch_norm.then(|| BatchNorm::new(&(p / "norm2"), 64)),
         }
     }
 
@@ -243,7 +316,11 @@ impl ConvEncoder {
         } = self.image;
         let x = x.f_view([-1, channels, height, width])?;
         let h = leaky_relu(&self.conv1.forward(&x)?)?;
-        let h = leaky_relu(&self.norm2.forward(&self.conv2.forward(&h)?, train)?)?;
+        let mut h = self.conv2.forward(&h)?;
+        if let Some(norm) = &self.norm2 {
+            h = norm.forward(&h, train)?;
+        }
+        let h = leaky_relu(&h)?;
         Ok(h.f_flatten(1, -1)?)
     }
 }
@@ -296,7 +373,7 @@ mod tests {
     #[test]
     fn mlp_maps_widths() {
         let vs = nn::VarStore::new(Device::Cpu);
-        let mlp = Mlp::new(&vs.root(), &[5, 8, 3]);
+        let mlp = Mlp::with_activation(&vs.root(), &[5, 8, 3], Activation::LeakyRelu);
         let y = mlp
             .forward(&Tensor::zeros([4, 5], (Kind::Float, Device::Cpu)))
             .unwrap();
@@ -340,7 +417,7 @@ mod tests {
             height: 16,
             width: 20,
         };
-        let encoder = ConvEncoder::new(&(vs.root() / "enc"), image);
+        let encoder = ConvEncoder::new(&(vs.root() / "enc"), image, true);
         let decoder = ConvDecoder::new(&(vs.root() / "dec"), 7, image);
         let x = Tensor::zeros([2, 3 * 16 * 20], (Kind::Float, Device::Cpu));
         let h = encoder.forward(&x, true).unwrap();

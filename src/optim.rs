@@ -70,9 +70,14 @@ impl Adam {
             }
             let _ = m.f_lerp_(&g, 1.0 - self.beta1)?;
             let _ = v.f_mul_scalar_(self.beta2)?;
-            let _ = v.f_add_(&g.f_square()?.f_mul_scalar(1.0 - self.beta2)?)?;
-            let denom = v.f_div_scalar(bias2)?.f_sqrt()?.f_add_scalar(self.eps)?;
-            let _ = p.f_sub_(&m.f_div(&denom)?.f_mul_scalar(step_size)?)?;
+            let _ = v.f_addcmul_(&g, &g.f_mul_scalar(1.0 - self.beta2)?)?;
+            // p -= step_size * m / (sqrt(v / bias2) + eps), in place: one addcdiv with the
+            // denominator scaled by -1 / step_size.
+            let mut denom = v.f_sqrt()?;
+            let _ = denom.f_div_scalar_(bias2.sqrt())?;
+            let _ = denom.f_add_scalar_(self.eps)?;
+            let _ = denom.f_mul_scalar_(-1.0 / step_size)?;
+            let _ = p.f_addcdiv_(m, &denom)?;
         }
         Ok(())
     }

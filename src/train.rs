@@ -22,6 +22,16 @@ pub trait Trainable {
 
     /// Every weight and buffer of the model.
     fn var_store(&self) -> &VarStore;
+
+    /// Called once before the first epoch with the whole training set.
+    fn begin_fit(&mut self, _x: &Tensor, _classes: Option<&Tensor>) -> Result<()> {
+        Ok(())
+    }
+
+    /// Figures measured on the model after each epoch, added to that epoch's history.
+    fn epoch_figures(&mut self) -> Result<Vec<(&'static str, f64)>> {
+        Ok(Vec::new())
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -71,13 +81,10 @@ pub fn fit<M: Trainable>(
     monitor: &mut dyn Monitor,
     history: &mut Vec<EpochStats>,
 ) -> Result<()> {
-    if options.epochs == 0 || options.batch_size == 0 {
-        return Err(Error::Parameter(
-            "epochs and batch_size must be at least 1".into(),
-        ));
-    }
+    options.validate()?;
     let rows = x.size()[0];
     let batch = options.batch_size as i64;
+    model.begin_fit(x, classes)?;
     for epoch in history.len() + 1..=history.len() + options.epochs {
         let started = Instant::now();
         let saved = snapshot(model.var_store())?;
@@ -90,8 +97,8 @@ pub fn fit<M: Trainable>(
             }
         };
         let mut stats = EpochStats::new();
-        for (name, total) in totals {
-            let mean = f64::try_from(total)? / rows as f64;
+        for (name, total, counted) in totals {
+            let mean = f64::try_from(total)? / counted as f64;
             if !mean.is_finite() {
                 restore(model.var_store(), &saved)?;
                 return Err(Error::Diverged {
@@ -100,6 +107,9 @@ pub fn fit<M: Trainable>(
                 });
             }
             stats.insert(name.to_string(), mean);
+        }
+        for (name, value) in model.epoch_figures()? {
+            stats.insert(name.to_string(), value);
         }
         stats.insert("epoch".into(), epoch as f64);
         stats.insert("seconds".into(), started.elapsed().as_secs_f64());
@@ -111,8 +121,12 @@ pub fn fit<M: Trainable>(
     Ok(())
 }
 
-/// One pass over a fresh permutation; returns each loss summed over rows (as tensors, so the
-/// device is synchronised once per epoch rather than once per batch).
+/// Each loss summed over the rows of the batches that reported it, and that row count.
+type LossTotals = Vec<(&'static str, Tensor, i64)>;
+
+/// One pass over a fresh permutation; returns the loss totals (as tensors, so the device is
+/// synchronised once per epoch rather than once per batch). A loss need not be reported by
+/// every batch (a GAN's generator may step on every n-th batch only).
 fn run_epoch<M: Trainable>(
     model: &mut M,
     x: &Tensor,
@@ -120,9 +134,9 @@ fn run_epoch<M: Trainable>(
     rows: i64,
     batch: i64,
     monitor: &mut dyn Monitor,
-) -> Result<Vec<(&'static str, Tensor)>> {
+) -> Result<LossTotals> {
     let order = Tensor::f_randperm(rows, (Kind::Int64, x.device()))?;
-    let mut totals: Vec<(&'static str, Tensor)> = Vec::new();
+    let mut totals: LossTotals = Vec::new();
     let mut start = 0;
     while start < rows {
         monitor.between_batches()?;
@@ -131,11 +145,14 @@ fn run_epoch<M: Trainable>(
         let xb = x.f_index_select(0, &index)?;
         let cb = classes.map(|c| c.f_index_select(0, &index)).transpose()?;
         let losses = model.train_batch(&xb, cb.as_ref())?;
-        for (i, (name, loss)) in losses.into_iter().enumerate() {
+        for (name, loss) in losses {
             let weighted = loss.f_mul_scalar(size)?;
-            match totals.get_mut(i) {
-                Some((_, total)) => *total = total.f_add(&weighted)?,
-                None => totals.push((name, weighted)),
+            match totals.iter_mut().find(|(known, _, _)| *known == name) {
+                Some((_, total, counted)) => {
+                    *total = total.f_add(&weighted)?;
+                    *counted += size;
+                }
+                None => totals.push((name, weighted, size)),
             }
         }
         start += size;

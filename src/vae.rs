@@ -8,7 +8,7 @@
 
 use crate::error::{Error, Result};
 use crate::model::{Layout, Network};
-use crate::nets::{Arch, ConvDecoder, ConvEncoder, Linear, Mlp};
+use crate::nets::{mlp_widths, with_classes, Arch, ConvDecoder, ConvEncoder, Linear, Mlp};
 use crate::optim::Adam;
 use crate::train::Trainable;
 use serde::{Deserialize, Serialize};
@@ -70,14 +70,6 @@ pub struct Vae {
     latent_dim: i64,
     beta: f64,
     adam: Option<Adam>,
-}
-
-/// Appends one-hot classes to the features of each row.
-fn with_classes(x: &Tensor, classes: Option<&Tensor>) -> Result<Tensor> {
-    match classes {
-        Some(c) => Ok(Tensor::f_cat(&[x, c], 1)?),
-        None => Ok(x.shallow_clone()),
-    }
 }
 
 /// Per-row ELBO terms.
@@ -201,7 +193,6 @@ impl Trainable for Vae {
 impl Network for Vae {
     type Config = VaeConfig;
     const KIND: &'static str = "VAE";
-    const DEFAULT_LR: f64 = 1e-3;
 
     fn arch(config: &VaeConfig) -> Arch {
         config.arch
@@ -216,7 +207,7 @@ impl Network for Vae {
         let latent = config.latent_dim;
         let (encoder, decoder) = match layout.image {
             Some(image) => {
-                let conv = ConvEncoder::new(&(&root / "encoder"), image);
+                let conv = ConvEncoder::new(&(&root / "encoder"), image, true);
                 let head = Linear::new(
                     &(&root / "encoder" / "head"),
                     conv.output_width() + classes,
@@ -226,13 +217,9 @@ impl Network for Vae {
                 (Encoder::Conv(conv, head), Decoder::Conv(decoder))
             }
             None => {
-                let mut widths = vec![width + classes];
-                widths.extend(&config.hidden);
-                widths.push(2 * latent);
+                let widths = mlp_widths(width + classes, &config.hidden, 2 * latent);
                 let encoder = Mlp::new(&(&root / "encoder"), &widths);
-                let mut widths = vec![latent + classes];
-                widths.extend(config.hidden.iter().rev());
-                widths.push(width);
+                let widths = mlp_widths(latent + classes, config.hidden.iter().rev(), width);
                 (
                     Encoder::Mlp(encoder),
                     Decoder::Mlp(Mlp::new(&(&root / "decoder"), &widths)),
@@ -250,7 +237,7 @@ impl Network for Vae {
     }
 
     fn start_training(&mut self, lr: Option<f64>) -> Result<()> {
-        let lr = lr.unwrap_or(Self::DEFAULT_LR);
+        let lr = lr.unwrap_or(1e-3);
         self.adam = Some(Adam::new(self.vs.trainable_variables(), lr, 0.9, 0.999)?);
         Ok(())
     }

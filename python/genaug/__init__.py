@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import copyreg
 from collections.abc import Callable
+from typing import Any
 
 # Importing torch first loads the one shared libtorch with its CUDA kernels registered; the
 # native module then links against that same library.
 import torch as _torch  # noqa: F401
 
-from genaug._core import VAE, cuda_is_available, from_bytes, load
+from genaug._core import GAN, VAE, cuda_is_available, from_bytes, load
 from genaug.exceptions import (
     CheckpointError,
     DataError,
@@ -26,6 +27,7 @@ from genaug.exceptions import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "GAN",
     "VAE",
     "CheckpointError",
     "DataError",
@@ -42,9 +44,10 @@ __all__ = [
 ]
 
 
-def _reduce(model: VAE) -> tuple[Callable[[bytes], VAE], tuple[bytes]]:
+def _reduce(model: GAN | VAE) -> tuple[Callable[[bytes], Any], tuple[bytes]]:
     # Models pickle as their safetensors checkpoint bytes: no code is pickled.
     return from_bytes, (model.to_bytes(),)
 
 
+copyreg.pickle(GAN, _reduce)
 copyreg.pickle(VAE, _reduce)

@@ -5,9 +5,74 @@ from typing import Any, Literal, final, overload
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["VAE", "cuda_is_available", "from_bytes", "load"]
+__all__ = ["GAN", "VAE", "cuda_is_available", "from_bytes", "load"]
 
 _Callback = Callable[[dict[str, float]], object]
+
+@final
+class GAN:
+    def __new__(
+        cls,
+        latent_dim: int = 64,
+        hidden: Iterable[int] = ...,  # (256, 256)
+        loss: Literal["bce", "wgan-gp"] = "bce",
+        arch: Literal["auto", "mlp", "conv"] = "auto",
+        device: str = "auto",
+        seed: int = 0,
+        *,
+        n_critic: int | None = None,
+        gp_lambda: float = 10.0,
+        lr: float | None = None,
+        betas: tuple[float, float] | None = None,
+    ) -> GAN: ...
+    def fit(
+        self,
+        x: npt.ArrayLike,
+        y: npt.ArrayLike | None = None,
+        *,
+        epochs: int = 100,
+        batch_size: int = 64,
+        lr: float | None = None,
+        callbacks: _Callback | Iterable[_Callback] | None = None,
+        progress: bool | None = None,
+    ) -> GAN: ...
+    def sample(
+        self, n: int, y: int | npt.ArrayLike | None = None, seed: int | None = None
+    ) -> np.ndarray: ...
+    @overload
+    def augment(
+        self,
+        batch: npt.ArrayLike,
+        n: int,
+        seed: int | None = None,
+        *,
+        labels: None = None,
+        strategy: None = None,
+    ) -> np.ndarray: ...
+    @overload
+    def augment(
+        self,
+        batch: npt.ArrayLike,
+        n: int | None = None,
+        seed: int | None = None,
+        *,
+        labels: npt.ArrayLike,
+        strategy: Literal["balance"] | Mapping[int, int] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]: ...
+    def save(self, path: str | PathLike[str]) -> None: ...
+    def to_bytes(self) -> bytes: ...
+    @property
+    def history(self) -> list[dict[str, Any]]: ...
+    @property
+    def classes_(self) -> list[int] | None: ...
+    @property
+    def is_fitted(self) -> bool: ...
+    @property
+    def device(self) -> str: ...
+    @property
+    def latent_dim(self) -> int: ...
+    @property
+    def loss(self) -> str: ...
 
 @final
 class VAE:
@@ -73,6 +138,6 @@ class VAE:
     @property
     def latent_dim(self) -> int: ...
 
-def load(path: str | PathLike[str]) -> VAE: ...
-def from_bytes(data: bytes) -> VAE: ...
+def load(path: str | PathLike[str]) -> GAN | VAE: ...
+def from_bytes(data: bytes) -> GAN | VAE: ...
 def cuda_is_available() -> bool: ...

@@ -1,6 +1,7 @@
 //! The thin PyO3 layer: Python classes over the pure-Rust models.
 
 mod convert;
+pub mod gan;
 mod monitor;
 mod shared;
 pub mod vae;
@@ -16,6 +17,10 @@ fn model_from(py: Python<'_>, checkpoint: checkpoint::Checkpoint) -> PyResult<Py
         "VAE" => {
             let model = py.detach(move || checkpoint::restore(&checkpoint))?;
             Ok(Py::new(py, vae::PyVae::from_model(model))?.into_any())
+        }
+        "GAN" => {
+            let model = py.detach(move || checkpoint::restore(&checkpoint))?;
+            Ok(Py::new(py, gan::PyGan::from_model(model))?.into_any())
         }
         other => Err(Error::Checkpoint(format!(
             "checkpoint holds an unknown model class {other:?}"

@@ -270,3 +270,105 @@ fn read_strategy(strategy: &Bound<'_, PyAny>) -> PyResult<Strategy> {
     }
     Ok(Strategy::Counts(counts))
 }
+
+/// The methods every model class shares, as a `#[pymethods]` block of its own over the class's
+/// `shared` field.
+macro_rules! shared_methods {
+    ($class:ty) => {
+        #[pyo3::pymethods]
+        impl $class {
+            /// Trains the model (a conditional one when integer labels `y` are given); returns
+            /// `self`.
+            #[pyo3(signature = (x, y=None, *, epochs=100, batch_size=64, lr=None, callbacks=None, progress=None))]
+            #[allow(clippy::too_many_arguments)]
+            fn fit<'py>(
+                slf: pyo3::Bound<'py, Self>,
+                x: &pyo3::Bound<'py, pyo3::PyAny>,
+                y: Option<&pyo3::Bound<'py, pyo3::PyAny>>,
+                epochs: i64,
+                batch_size: i64,
+                lr: Option<f64>,
+                callbacks: Option<&pyo3::Bound<'py, pyo3::PyAny>>,
+                progress: Option<bool>,
+            ) -> pyo3::PyResult<pyo3::Bound<'py, Self>> {
+                slf.get()
+                    .shared
+                    .fit(slf.py(), x, y, epochs, batch_size, lr, callbacks, progress)?;
+                Ok(slf)
+            }
+
+            /// `n` generated samples in the training data's shape, dtype and range; `y` (one
+            /// class, or one per sample) for a conditional model.
+            #[pyo3(signature = (n, y=None, seed=None))]
+            fn sample<'py>(
+                &self,
+                py: pyo3::Python<'py>,
+                n: i64,
+                y: Option<&pyo3::Bound<'py, pyo3::PyAny>>,
+                seed: Option<i64>,
+            ) -> pyo3::PyResult<pyo3::Bound<'py, pyo3::PyAny>> {
+                self.shared.sample(py, n, y, seed)
+            }
+
+            /// `batch` followed by `n` generated rows; with `labels=`, `(x_aug, labels_aug)`
+            /// topped up by `strategy` ("balance" or `{class: final_count}`).
+            #[pyo3(signature = (batch, n=None, seed=None, *, labels=None, strategy=None))]
+            fn augment<'py>(
+                &self,
+                py: pyo3::Python<'py>,
+                batch: &pyo3::Bound<'py, pyo3::PyAny>,
+                n: Option<i64>,
+                seed: Option<i64>,
+                labels: Option<&pyo3::Bound<'py, pyo3::PyAny>>,
+                strategy: Option<&pyo3::Bound<'py, pyo3::PyAny>>,
+            ) -> pyo3::PyResult<pyo3::Bound<'py, pyo3::PyAny>> {
+                self.shared.augment(py, batch, n, seed, labels, strategy)
+            }
+
+            /// Writes the model (weights, scaler, config, seed state, history) to one
+            /// `.safetensors` file.
+            fn save(&self, py: pyo3::Python<'_>, path: std::path::PathBuf) -> pyo3::PyResult<()> {
+                self.shared.save(py, path)
+            }
+
+            /// The model as checkpoint bytes (what `save` writes).
+            fn to_bytes<'py>(
+                &self,
+                py: pyo3::Python<'py>,
+            ) -> pyo3::PyResult<pyo3::Bound<'py, pyo3::types::PyBytes>> {
+                Ok(pyo3::types::PyBytes::new(py, &self.shared.to_bytes(py)?))
+            }
+
+            /// One dict per completed epoch: losses, figures, `epoch` and `seconds`.
+            #[getter]
+            fn history<'py>(
+                &self,
+                py: pyo3::Python<'py>,
+            ) -> pyo3::PyResult<pyo3::Bound<'py, pyo3::types::PyList>> {
+                self.shared.history(py)
+            }
+
+            /// The sorted class labels of a conditional model, else `None`.
+            #[getter]
+            fn classes_(&self, py: pyo3::Python<'_>) -> pyo3::PyResult<Option<Vec<i64>>> {
+                self.shared.classes(py)
+            }
+
+            #[getter]
+            fn is_fitted(&self, py: pyo3::Python<'_>) -> pyo3::PyResult<bool> {
+                self.shared.is_fitted(py)
+            }
+
+            #[getter]
+            fn device(&self, py: pyo3::Python<'_>) -> pyo3::PyResult<String> {
+                self.shared.device(py)
+            }
+
+            #[getter]
+            fn latent_dim(&self, py: pyo3::Python<'_>) -> pyo3::PyResult<i64> {
+                self.shared.with(py, |m| Ok(m.config.latent_dim))
+            }
+        }
+    };
+}
+pub(crate) use shared_methods;

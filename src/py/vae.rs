@@ -1,23 +1,22 @@
 //! `genaug.VAE`: the Python face of [`crate::vae::Vae`].
 
 use super::convert::{read_array, write_array, write_floats};
-use super::shared::{check_seed, Shared};
+use super::shared::{check_seed, shared_methods, Shared};
 use crate::data::{tensor_values, Array};
 use crate::device::parse_device;
-
 use crate::model::Model;
 use crate::nets::Arch;
-
 use crate::vae::{Vae, VaeConfig};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PyTuple};
-use std::path::PathBuf;
+use pyo3::types::PyTuple;
 
 /// A (conditional) variational autoencoder for tabular rows, images and sequences.
 #[pyclass(name = "VAE", module = "genaug", frozen)]
 pub struct PyVae {
     pub shared: Shared<Vae>,
 }
+
+shared_methods!(PyVae);
 
 impl PyVae {
     pub fn from_model(model: Model<Vae>) -> Self {
@@ -67,49 +66,6 @@ impl PyVae {
             parse_device(device)?,
             seed,
         )))
-    }
-
-    /// Trains the VAE (a conditional one when integer labels `y` are given); returns `self`.
-    #[pyo3(signature = (x, y=None, *, epochs=100, batch_size=64, lr=None, callbacks=None, progress=None))]
-    #[allow(clippy::too_many_arguments)]
-    fn fit<'py>(
-        slf: Bound<'py, Self>,
-        x: &Bound<'py, PyAny>,
-        y: Option<&Bound<'py, PyAny>>,
-        epochs: i64,
-        batch_size: i64,
-        lr: Option<f64>,
-        callbacks: Option<&Bound<'py, PyAny>>,
-        progress: Option<bool>,
-    ) -> PyResult<Bound<'py, Self>> {
-        slf.get()
-            .shared
-            .fit(slf.py(), x, y, epochs, batch_size, lr, callbacks, progress)?;
-        Ok(slf)
-    }
-
-    #[pyo3(signature = (n, y=None, seed=None))]
-    fn sample<'py>(
-        &self,
-        py: Python<'py>,
-        n: i64,
-        y: Option<&Bound<'py, PyAny>>,
-        seed: Option<i64>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.shared.sample(py, n, y, seed)
-    }
-
-    #[pyo3(signature = (batch, n=None, seed=None, *, labels=None, strategy=None))]
-    fn augment<'py>(
-        &self,
-        py: Python<'py>,
-        batch: &Bound<'py, PyAny>,
-        n: Option<i64>,
-        seed: Option<i64>,
-        labels: Option<&Bound<'py, PyAny>>,
-        strategy: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.shared.augment(py, batch, n, seed, labels, strategy)
     }
 
     /// Posterior mean and log-variance of each row, `(N, latent_dim)` float32 each.
@@ -203,42 +159,6 @@ impl PyVae {
         })?;
         let n = scores.len();
         write_floats(py, scores, vec![n])?.call_method1("astype", ("float64",))
-    }
-
-    /// Writes the model (weights, scaler, config, seed state, history) to one `.safetensors` file.
-    fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
-        self.shared.save(py, path)
-    }
-
-    /// The model as checkpoint bytes (what `save` writes).
-    fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        Ok(PyBytes::new(py, &self.shared.to_bytes(py)?))
-    }
-
-    #[getter]
-    fn history<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        self.shared.history(py)
-    }
-
-    /// The sorted class labels of a conditional model, else `None`.
-    #[getter]
-    fn classes_(&self, py: Python<'_>) -> PyResult<Option<Vec<i64>>> {
-        self.shared.classes(py)
-    }
-
-    #[getter]
-    fn is_fitted(&self, py: Python<'_>) -> PyResult<bool> {
-        self.shared.is_fitted(py)
-    }
-
-    #[getter]
-    fn device(&self, py: Python<'_>) -> PyResult<String> {
-        self.shared.device(py)
-    }
-
-    #[getter]
-    fn latent_dim(&self, py: Python<'_>) -> PyResult<i64> {
-        self.shared.with(py, |m| Ok(m.config.latent_dim))
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {

@@ -1,0 +1,624 @@
+//! The generative adversarial network: a generator with a tanh output over rows scaled to
+//! [-1, 1], and a discriminator trained either with the non-saturating BCE loss (DCGAN) or as a
+//! WGAN-GP critic (Gulrajani et al. 2017). Conditional when built with classes: both networks
+//! then see the one-hot class.
+//!
+//! Each epoch's history holds `d_loss` and `g_loss` (for WGAN-GP also `wasserstein`, the
+//! critic's estimate of the distance, and `gradient_penalty`, before its weight), and
+//! `diversity`: the mean pairwise distance of a fixed batch of generated rows over that of a
+//! fixed batch of real rows with the same classes. Near 1 is healthy; a collapsing generator
+//! drives it towards 0.
+
+use crate::error::{Error, Result};
+use crate::metrics::mean_pairwise_distance;
+use crate::model::{Layout, Network};
+use crate::nets::{
+    dcgan_init, mlp_widths, trainable_under, with_classes, Activation, Arch, ConvDecoder,
+    ConvEncoder, Linear, Mlp,
+};
+use crate::optim::Adam;
+use crate::train::Trainable;
+use serde::{Deserialize, Serialize};
+use tch::nn::VarStore;
+use tch::{Device, Kind, Reduction, Tensor};
+
+/// Rows in the fixed batches behind the diversity figure.
+const PROBE_ROWS: i64 = 256;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GanLoss {
+    /// Non-saturating GAN loss with a sigmoid discriminator.
+    #[serde(rename = "bce")]
+    Bce,
+    /// Wasserstein critic with a gradient penalty on interpolates.
+    #[serde(rename = "wgan-gp")]
+    WganGp,
+}
+
+impl GanLoss {
+    pub fn parse(name: &str) -> Result<GanLoss> {
+        match name {
+            "bce" => Ok(GanLoss::Bce),
+            "wgan-gp" => Ok(GanLoss::WganGp),
+            other => Err(Error::Parameter(format!(
+                "unknown loss {other:?}: expected \"bce\" or \"wgan-gp\""
+            ))),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            GanLoss::Bce => "bce",
+            GanLoss::WganGp => "wgan-gp",
+        }
+    }
+
+    /// Discriminator steps per generator step.
+    pub fn default_n_critic(self) -> usize {
+        match self {
+            GanLoss::Bce => 1,
+            GanLoss::WganGp => 5,
+        }
+    }
+
+    pub fn default_lr(self) -> f64 {
+        match self {
+            GanLoss::Bce => 2e-4,
+            GanLoss::WganGp => 1e-4,
+        }
+    }
+
+    pub fn default_betas(self) -> (f64, f64) {
+        match self {
+            GanLoss::Bce => (0.5, 0.999),
+            GanLoss::WganGp => (0.0, 0.9),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GanConfig {
+    pub latent_dim: i64,
+    /// Widths of the MLP hidden layers (the discriminator mirrors them).
+    pub hidden: Vec<i64>,
+    pub loss: GanLoss,
+    pub arch: Arch,
+    /// Discriminator steps per generator step; `None` takes the loss's default.
+    pub n_critic: Option<usize>,
+    /// Weight of the gradient penalty (WGAN-GP only).
+    pub gp_lambda: f64,
+    /// Adam's learning rate for both networks; `None` takes the loss's default.
+    pub lr: Option<f64>,
+    /// Adam's (beta1, beta2); `None` takes the loss's default.
+    pub betas: Option<(f64, f64)>,
+}
+
+impl Default for GanConfig {
+    fn default() -> Self {
+        GanConfig {
+            latent_dim: 64,
+            hidden: vec![256, 256],
+            loss: GanLoss::Bce,
+            arch: Arch::Auto,
+            n_critic: None,
+            gp_lambda: 10.0,
+            lr: None,
+            betas: None,
+        }
+    }
+}
+
+impl GanConfig {
+    pub fn validate(&self) -> Result<()> {
+        if self.latent_dim < 1 || self.hidden.iter().any(|&h| h < 1) {
+            return Err(Error::Parameter(
+                "latent_dim and every hidden width must be at least 1".into(),
+            ));
+        }
+        if self.n_critic == Some(0) {
+            return Err(Error::Parameter("n_critic must be at least 1".into()));
+        }
+        if !(self.gp_lambda.is_finite() && self.gp_lambda >= 0.0) {
+            return Err(Error::Parameter(format!(
+                "gp_lambda must be finite and >= 0, got {}",
+                self.gp_lambda
+            )));
+        }
+        if let Some(lr) = self.lr {
+            check_lr(lr)?;
+        }
+        if let Some((b1, b2)) = self.betas {
+            if !((0.0..1.0).contains(&b1) && (0.0..1.0).contains(&b2)) {
+                return Err(Error::Parameter(format!(
+                    "betas must both lie in [0, 1), got ({b1}, {b2})"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn n_critic(&self) -> usize {
+        self.n_critic.unwrap_or(self.loss.default_n_critic())
+    }
+
+    pub fn lr(&self) -> f64 {
+        self.lr.unwrap_or(self.loss.default_lr())
+    }
+
+    pub fn betas(&self) -> (f64, f64) {
+        self.betas.unwrap_or(self.loss.default_betas())
+    }
+}
+
+fn check_lr(lr: f64) -> Result<()> {
+    if lr.is_finite() && lr > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::Parameter(format!(
+            "lr must be a positive number, got {lr}"
+        )))
+    }
+}
+
+enum Generator {
+    Mlp(Mlp),
+    /// DCGAN generator: projection, transposed convs with batch norm and ReLU.
+    Conv(ConvDecoder),
+}
+
+enum Discriminator {
+    Mlp(Mlp),
+    /// DCGAN discriminator: strided convs with LeakyReLU, a linear head over features + class.
+    Conv(ConvEncoder, Linear),
+}
+
+/// What the diversity figure is measured on, fixed at the start of training.
+struct Probe {
+    z: Tensor,
+    classes: Option<Tensor>,
+    real_spread: f64,
+}
+
+struct Optimisers {
+    generator: Adam,
+    discriminator: Adam,
+}
+
+pub struct Gan {
+    vs: VarStore,
+    generator: Generator,
+    discriminator: Discriminator,
+    latent_dim: i64,
+    loss: GanLoss,
+    n_critic: usize,
+    gp_lambda: f64,
+    betas: (f64, f64),
+    default_lr: f64,
+    optimisers: Option<Optimisers>,
+    /// Discriminator steps taken, which paces the generator's steps.
+    critic_steps: usize,
+    probe: Option<Probe>,
+}
+
+impl Gan {
+    pub fn latent_dim(&self) -> i64 {
+        self.latent_dim
+    }
+
+    /// Generator output in [-1, 1], `(N, D)`.
+    pub fn generate_scaled(
+        &self,
+        z: &Tensor,
+        classes: Option<&Tensor>,
+        train: bool,
+    ) -> Result<Tensor> {
+        let input = with_classes(z, classes)?;
+        let out = match &self.generator {
+            Generator::Mlp(mlp) => mlp.forward(&input)?,
+            Generator::Conv(conv) => conv.forward(&input, train)?,
+        };
+        Ok(out.f_tanh()?)
+    }
+
+    /// Discriminator logits (critic values for WGAN-GP) of rows in [-1, 1], `(N, 1)`.
+    pub fn discriminate(&self, x: &Tensor, classes: Option<&Tensor>) -> Result<Tensor> {
+        match &self.discriminator {
+            Discriminator::Mlp(mlp) => mlp.forward(&with_classes(x, classes)?),
+            Discriminator::Conv(conv, head) => {
+                head.forward(&with_classes(&conv.forward(x, true)?, classes)?)
+            }
+        }
+    }
+
+    fn optimisers(&mut self) -> Result<&mut Optimisers> {
+        self.optimisers
+            .as_mut()
+            .ok_or_else(|| Error::NotFitted("the optimisers are not set up".into()))
+    }
+
+    /// The generator's loss from the discriminator's outputs on fakes: non-saturating BCE
+    /// (fakes labelled real), or minus the mean critic value.
+    fn generator_loss(&self, fake_out: &Tensor) -> Result<Tensor> {
+        match self.loss {
+            GanLoss::Bce => Ok(fake_out.f_binary_cross_entropy_with_logits::<Tensor>(
+                &fake_out.f_ones_like()?,
+                None,
+                None,
+                Reduction::Mean,
+            )?),
+            GanLoss::WganGp => Ok(fake_out.f_mean(Kind::Float)?.f_neg()?),
+        }
+    }
+
+    /// The WGAN-GP penalty: (||grad_x critic(x_hat)|| - 1)^2 at random interpolates x_hat.
+    fn gradient_penalty(
+        &self,
+        real: &Tensor,
+        fake: &Tensor,
+        classes: Option<&Tensor>,
+    ) -> Result<Tensor> {
+        let t = Tensor::f_rand([real.size()[0], 1], (Kind::Float, real.device()))?;
+        let mixed = real
+            .f_mul(&t)?
+            .f_add(&fake.f_mul(&t.f_neg()?.f_add_scalar(1.0)?)?)?
+            .f_detach()?
+            .f_set_requires_grad(true)?;
+        let critic = self.discriminate(&mixed, classes)?.f_sum(Kind::Float)?;
+        let grads = Tensor::f_run_backward(&[critic], &[&mixed], true, true)?;
+        let norm = grads[0].f_norm_scalaropt_dim(2.0, [1i64].as_slice(), false)?;
+        Ok(norm.f_sub_scalar(1.0)?.f_square()?.f_mean(Kind::Float)?)
+    }
+}
+
+impl Trainable for Gan {
+    fn train_batch(
+        &mut self,
+        x: &Tensor,
+        classes: Option<&Tensor>,
+    ) -> Result<Vec<(&'static str, Tensor)>> {
+        let real = x.f_mul_scalar(2.0)?.f_sub_scalar(1.0)?;
+        let rows = real.size()[0];
+        let z = Tensor::f_randn([rows, self.latent_dim], (Kind::Float, real.device()))?;
+        let fake = self.generate_scaled(&z, classes, true)?;
+        let held = fake.f_detach()?;
+        let mut losses = Vec::new();
+
+        let real_out = self.discriminate(&real, classes)?;
+        let fake_out = self.discriminate(&held, classes)?;
+        // Reported on every batch, also those on which the generator does not step: the
+        // generator's loss on this batch's fakes as the discriminator saw them before its step.
+        losses.push((
+            "g_loss",
+            self.generator_loss(&fake_out.f_detach()?)?.f_detach()?,
+        ));
+        let d_loss = match self.loss {
+            GanLoss::Bce => {
+                let real_loss = real_out.f_binary_cross_entropy_with_logits::<Tensor>(
+                    &real_out.f_ones_like()?,
+                    None,
+                    None,
+                    Reduction::Mean,
+                )?;
+                let fake_loss = fake_out.f_binary_cross_entropy_with_logits::<Tensor>(
+                    &fake_out.f_zeros_like()?,
+                    None,
+                    None,
+                    Reduction::Mean,
+                )?;
+                real_loss.f_add(&fake_loss)?
+            }
+            GanLoss::WganGp => {
+                let wasserstein = real_out
+                    .f_mean(Kind::Float)?
+                    .f_sub(&fake_out.f_mean(Kind::Float)?)?;
+                let penalty = self.gradient_penalty(&real, &held, classes)?;
+                let loss = wasserstein
+                    .f_neg()?
+                    .f_add(&penalty.f_mul_scalar(self.gp_lambda)?)?;
+                losses.push(("wasserstein", wasserstein.f_detach()?));
+                losses.push(("gradient_penalty", penalty.f_detach()?));
+                loss
+            }
+        };
+        self.optimisers()?.discriminator.backward_step(&d_loss)?;
+        losses.push(("d_loss", d_loss.f_detach()?));
+        self.critic_steps += 1;
+
+        if self.critic_steps.is_multiple_of(self.n_critic) {
+            let g_loss = self.generator_loss(&self.discriminate(&fake, classes)?)?;
+            self.optimisers()?.generator.backward_step(&g_loss)?;
+        }
+        Ok(losses)
+    }
+
+    fn var_store(&self) -> &VarStore {
+        &self.vs
+    }
+
+    fn begin_fit(&mut self, x: &Tensor, classes: Option<&Tensor>) -> Result<()> {
+        let rows = x.size()[0];
+        let n = rows.min(PROBE_ROWS);
+        let index = Tensor::f_randperm(rows, (Kind::Int64, x.device()))?.f_narrow(0, 0, n)?;
+        let real = x.f_index_select(0, &index)?;
+        self.probe = Some(Probe {
+            z: Tensor::f_randn([n, self.latent_dim], (Kind::Float, x.device()))?,
+            classes: classes.map(|c| c.f_index_select(0, &index)).transpose()?,
+            real_spread: mean_pairwise_distance(&real)?,
+        });
+        Ok(())
+    }
+
+    fn epoch_figures(&mut self) -> Result<Vec<(&'static str, f64)>> {
+        let Some(probe) = &self.probe else {
+            return Ok(Vec::new());
+        };
+        if probe.real_spread <= 0.0 {
+            return Ok(Vec::new());
+        }
+        let _guard = tch::no_grad_guard();
+        let fake = self
+            .generate_scaled(&probe.z, probe.classes.as_ref(), false)?
+            .f_add_scalar(1.0)?
+            .f_mul_scalar(0.5)?;
+        let diversity = mean_pairwise_distance(&fake)? / probe.real_spread;
+        Ok(vec![("diversity", diversity)])
+    }
+}
+
+impl Network for Gan {
+    type Config = GanConfig;
+    const KIND: &'static str = "GAN";
+
+    fn arch(config: &GanConfig) -> Arch {
+        config.arch
+    }
+
+    fn build(config: &GanConfig, layout: &Layout, device: Device) -> Result<Gan> {
+        config.validate()?;
+        let vs = VarStore::new(device);
+        let root = vs.root();
+        let classes = layout.n_classes as i64;
+        let width = layout.width() as i64;
+        let latent = config.latent_dim;
+        let (generator, discriminator) = match layout.image {
+            Some(image) => {
+                let generator = ConvDecoder::new(&(&root / "generator"), latent + classes, image);
+                // A WGAN-GP critic takes no batch norm.
+                let batch_norm = config.loss == GanLoss::Bce;
+                let features = ConvEncoder::new(&(&root / "discriminator"), image, batch_norm);
+                let head = Linear::new(
+                    &(&root / "discriminator" / "head"),
+                    features.output_width() + classes,
+                    1,
+                );
+                (
+                    Generator::Conv(generator),
+                    Discriminator::Conv(features, head),
+                )
+            }
+            None => {
+                let widths = mlp_widths(latent + classes, &config.hidden, width);
+                let generator = Mlp::new(&(&root / "generator"), &widths);
+                let widths = mlp_widths(width + classes, config.hidden.iter().rev(), 1);
+                let discriminator = Mlp::with_activation(
+                    &(&root / "discriminator"),
+                    &widths,
+                    Activation::LeakyRelu,
+                );
+                (Generator::Mlp(generator), Discriminator::Mlp(discriminator))
+            }
+        };
+        if layout.image.is_some() {
+            dcgan_init(&vs)?;
+        }
+        Ok(Gan {
+            vs,
+            generator,
+            discriminator,
+            latent_dim: latent,
+            loss: config.loss,
+            n_critic: config.n_critic(),
+            gp_lambda: config.gp_lambda,
+            betas: config.betas(),
+            default_lr: config.lr(),
+            optimisers: None,
+            critic_steps: 0,
+            probe: None,
+        })
+    }
+
+    fn start_training(&mut self, lr: Option<f64>) -> Result<()> {
+        let lr = lr.unwrap_or(self.default_lr);
+        check_lr(lr)?;
+        let (beta1, beta2) = self.betas;
+        let params = |prefix: &str| {
+            trainable_under(&self.vs, prefix)
+                .into_iter()
+                .map(|(_, var)| var)
+                .collect::<Vec<_>>()
+        };
+        self.optimisers = Some(Optimisers {
+            generator: Adam::new(params("generator."), lr, beta1, beta2)?,
+            discriminator: Adam::new(params("discriminator."), lr, beta1, beta2)?,
+        });
+        self.critic_steps = 0;
+        Ok(())
+    }
+
+    fn generate(&self, n: i64, classes: Option<&Tensor>) -> Result<Tensor> {
+        let _guard = tch::no_grad_guard();
+        let z = Tensor::f_randn([n, self.latent_dim], (Kind::Float, self.vs.device()))?;
+        Ok(self
+            .generate_scaled(&z, classes, false)?
+            .f_add_scalar(1.0)?
+            .f_mul_scalar(0.5)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nets::ImageShape;
+    use crate::train::{fit, FitOptions, Unmonitored};
+
+    fn layout(sample_shape: Vec<usize>, n_classes: usize) -> Layout {
+        let image = ImageShape::of(&sample_shape);
+        Layout {
+            sample_shape,
+            n_classes,
+            image,
+        }
+    }
+
+    /// Two classes of 6-feature rows: class 0 near 0.2, class 1 near 0.8.
+    fn two_classes() -> (Tensor, Tensor) {
+        let labels = Tensor::from_slice(&[0i64, 1]).repeat([64]);
+        let classes = labels.one_hot(2).to_kind(Kind::Float);
+        let centre = classes.narrow(1, 1, 1) * 0.6 + 0.2;
+        let noise = Tensor::randn([128, 6], (Kind::Float, Device::Cpu)) * 0.03;
+        (centre.expand([128, 6], false) + noise, classes)
+    }
+
+    fn train(config: &GanConfig, epochs: usize) -> (Gan, Vec<crate::train::EpochStats>) {
+        tch::manual_seed(0);
+        let (x, classes) = two_classes();
+        let mut gan = Gan::build(config, &layout(vec![6], 2), Device::Cpu).unwrap();
+        gan.start_training(Some(2e-3)).unwrap();
+        let mut history = Vec::new();
+        let options = FitOptions {
+            epochs,
+            batch_size: 32,
+        };
+        fit(
+            &mut gan,
+            &x,
+            Some(&classes),
+            options,
+            &mut Unmonitored,
+            &mut history,
+        )
+        .unwrap();
+        (gan, history)
+    }
+
+    /// Mean generated value per class, for 200 rows of each.
+    fn class_means(gan: &Gan) -> (f64, f64) {
+        let mean = |class: i64| {
+            let classes = Tensor::full([200], class, (Kind::Int64, Device::Cpu))
+                .one_hot(2)
+                .to_kind(Kind::Float);
+            f64::try_from(gan.generate(200, Some(&classes)).unwrap().mean(Kind::Float)).unwrap()
+        };
+        (mean(0), mean(1))
+    }
+
+    #[test]
+    fn bce_gan_learns_the_class_centres() {
+        let config = GanConfig {
+            latent_dim: 4,
+            hidden: vec![32, 32],
+            ..Default::default()
+        };
+        let (gan, history) = train(&config, 60);
+        let (low, high) = class_means(&gan);
+        assert!(
+            (low - 0.2).abs() < 0.1 && (high - 0.8).abs() < 0.1,
+            "{low} {high}"
+        );
+        let last = &history[59];
+        for key in ["d_loss", "g_loss", "diversity", "seconds"] {
+            assert!(last[key].is_finite(), "{key} in {last:?}");
+        }
+    }
+
+    #[test]
+    fn wgan_gp_reports_its_terms_and_paces_the_generator() {
+        let config = GanConfig {
+            latent_dim: 4,
+            hidden: vec![32, 32],
+            loss: GanLoss::WganGp,
+            ..Default::default()
+        };
+        let (gan, history) = train(&config, 80);
+        // 4 batches an epoch, 5 critic steps per generator step.
+        assert_eq!(gan.critic_steps, 320);
+        let (low, high) = class_means(&gan);
+        assert!(
+            (low - 0.2).abs() < 0.15 && (high - 0.8).abs() < 0.15,
+            "{low} {high}"
+        );
+        let last = &history[79];
+        for key in [
+            "d_loss",
+            "g_loss",
+            "wasserstein",
+            "gradient_penalty",
+            "diversity",
+        ] {
+            assert!(last[key].is_finite(), "{key} in {last:?}");
+        }
+        assert!(last["gradient_penalty"] >= 0.0);
+    }
+
+    #[test]
+    fn dcgan_shapes_and_range() {
+        let image = layout(vec![1, 16, 16], 0);
+        for loss in [GanLoss::Bce, GanLoss::WganGp] {
+            let config = GanConfig {
+                latent_dim: 8,
+                loss,
+                ..Default::default()
+            };
+            let mut gan = Gan::build(&config, &image, Device::Cpu).unwrap();
+            gan.start_training(None).unwrap();
+            let x = Tensor::rand([8, 256], (Kind::Float, Device::Cpu));
+            let losses = gan.train_batch(&x, None).unwrap();
+            assert!(losses.iter().any(|(name, _)| *name == "d_loss"));
+            let out = gan.generate(3, None).unwrap();
+            assert_eq!(out.size(), vec![3, 256]);
+            assert!(f64::try_from(out.min()).unwrap() >= 0.0);
+            assert!(f64::try_from(out.max()).unwrap() <= 1.0);
+        }
+    }
+
+    #[test]
+    fn config_checks_and_defaults() {
+        assert!(GanLoss::parse("hinge").is_err());
+        let wgan = GanConfig {
+            loss: GanLoss::WganGp,
+            ..Default::default()
+        };
+        assert_eq!(
+            (wgan.n_critic(), wgan.lr(), wgan.betas()),
+            (5, 1e-4, (0.0, 0.9))
+        );
+        let bce = GanConfig::default();
+        assert_eq!(
+            (bce.n_critic(), bce.lr(), bce.betas()),
+            (1, 2e-4, (0.5, 0.999))
+        );
+        for bad in [
+            GanConfig {
+                n_critic: Some(0),
+                ..Default::default()
+            },
+            GanConfig {
+                betas: Some((1.0, 0.9)),
+                ..Default::default()
+            },
+            GanConfig {
+                lr: Some(-1.0),
+                ..Default::default()
+            },
+            GanConfig {
+                gp_lambda: f64::NAN,
+                ..Default::default()
+            },
+        ] {
+            assert!(
+                matches!(bad.validate(), Err(Error::Parameter(_))),
+                "{bad:?}"
+            );
+        }
+    }
+}
