@@ -168,8 +168,15 @@ enum Generator {
 
 enum Discriminator {
     Mlp(Mlp),
-    /// DCGAN discriminator: strided convs with LeakyReLU, a linear head over features + class.
-    Conv(ConvEncoder, Linear),
+    /// DCGAN discriminator: strided convs with LeakyReLU and a linear head; conditional as a
+    /// projection discriminator (Miyato & Koyama 2018), adding <embed(class), features>, since
+    /// a one-hot class appended to the head's input could only shift the output, not judge
+    /// whether the image fits its class.
+    Conv {
+        features: ConvEncoder,
+        head: Linear,
+        embed: Option<Linear>,
+    },
 }
 
 /// What the diversity figure is measured on, fixed at the start of training.
@@ -224,8 +231,22 @@ impl Gan {
     pub fn discriminate(&self, x: &Tensor, classes: Option<&Tensor>) -> Result<Tensor> {
         match &self.discriminator {
             Discriminator::Mlp(mlp) => mlp.forward(&with_classes(x, classes)?),
-            Discriminator::Conv(conv, head) => {
-                head.forward(&with_classes(&conv.forward(x, true)?, classes)?)
+            Discriminator::Conv {
+                features,
+                head,
+                embed,
+            } => {
+                let f = features.forward(x, true)?;
+                let out = head.forward(&f)?;
+                match (embed, classes) {
+                    (Some(embed), Some(c)) => Ok(out.f_add(
+                        &embed
+                            .forward(c)?
+                            .f_mul(&f)?
+                            .f_sum_dim_intlist(1, true, Kind::Float)?,
+                    )?),
+                    _ => Ok(out),
+                }
             }
         }
     }
@@ -386,14 +407,17 @@ impl Network for Gan {
                 // A WGAN-GP critic takes no batch norm.
                 let batch_norm = config.loss == GanLoss::Bce;
                 let features = ConvEncoder::new(&(&root / "discriminator"), image, batch_norm);
-                let head = Linear::new(
-                    &(&root / "discriminator" / "head"),
-                    features.output_width() + classes,
-                    1,
-                );
+                let width = features.output_width();
+                let head = Linear::new(&(&root / "discriminator" / "head"), width, 1);
+                let embed = (classes > 0)
+                    .then(|| Linear::new(&(&root / "discriminator" / "embed"), classes, width));
                 (
                     Generator::Conv(generator),
-                    Discriminator::Conv(features, head),
+                    Discriminator::Conv {
+                        features,
+                        head,
+                        embed,
+                    },
                 )
             }
             None => {

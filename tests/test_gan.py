@@ -87,6 +87,22 @@ def test_dcgan_on_32x32_images(digits32, loss):
     assert b"generator.deconv1.weight" in gan.to_bytes()
 
 
+@pytest.mark.parametrize("loss", ["bce", "wgan-gp"])
+def test_conditional_dcgan_draws_the_asked_class(loss):
+    # Class 0 is bright in the top half of a 16x16 image, class 1 in the bottom half.
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 64)
+    x = rng.uniform(0, 0.1, size=(128, 16, 16))
+    x[y == 0, :8] += 0.9
+    x[y == 1, 8:] += 0.9
+    gan = genaug.GAN(latent_dim=8, loss=loss, seed=0, lr=1e-3)
+    gan.fit(x, y, epochs=40, batch_size=32, progress=False)
+    top = gan.sample(50, y=0)
+    bottom = gan.sample(50, y=1)
+    assert top[:, :8].mean() > 0.7 and top[:, 8:].mean() < 0.3
+    assert bottom[:, 8:].mean() > 0.7 and bottom[:, :8].mean() < 0.3
+
+
 def test_mlp_arch_for_small_images_and_by_choice(digits32):
     images, _ = digits32
     small = genaug.GAN(latent_dim=4, hidden=(16,), seed=0).fit(
