@@ -16,7 +16,7 @@ use crate::nets::{
     dcgan_init, mlp_widths, trainable_under, with_classes, Activation, Arch, ConvDecoder,
     ConvEncoder, Linear, Mlp,
 };
-use crate::optim::Adam;
+use crate::optim::{check_lr, Adam};
 use crate::train::Trainable;
 use serde::{Deserialize, Serialize};
 use tch::nn::VarStore;
@@ -150,16 +150,6 @@ impl GanConfig {
     }
 }
 
-fn check_lr(lr: f64) -> Result<()> {
-    if lr.is_finite() && lr > 0.0 {
-        Ok(())
-    } else {
-        Err(Error::Parameter(format!(
-            "lr must be a positive number, got {lr}"
-        )))
-    }
-}
-
 enum Generator {
     Mlp(Mlp),
     /// DCGAN generator: projection, transposed convs with batch norm and ReLU.
@@ -195,21 +185,34 @@ pub struct Gan {
     vs: VarStore,
     generator: Generator,
     discriminator: Discriminator,
-    latent_dim: i64,
-    loss: GanLoss,
-    n_critic: usize,
-    gp_lambda: f64,
-    betas: (f64, f64),
-    default_lr: f64,
+    config: GanConfig,
     optimisers: Option<Optimisers>,
     /// Discriminator steps taken, which paces the generator's steps.
     critic_steps: usize,
     probe: Option<Probe>,
 }
 
+/// Mean binary cross-entropy of `logits` against the constant label `target`.
+fn bce_against(logits: &Tensor, target: f64) -> Result<Tensor> {
+    Ok(logits.f_binary_cross_entropy_with_logits::<Tensor>(
+        &logits.f_full_like(target)?,
+        None,
+        None,
+        Reduction::Mean,
+    )?)
+}
+
 impl Gan {
     pub fn latent_dim(&self) -> i64 {
-        self.latent_dim
+        self.config.latent_dim
+    }
+
+    /// Generator output mapped to the unit range, `(N, D)`, batch norm in eval mode.
+    fn generate_unit(&self, z: &Tensor, classes: Option<&Tensor>) -> Result<Tensor> {
+        Ok(self
+            .generate_scaled(z, classes, false)?
+            .f_add_scalar(1.0)?
+            .f_mul_scalar(0.5)?)
     }
 
     /// Generator output in [-1, 1], `(N, D)`.
@@ -260,13 +263,8 @@ impl Gan {
     /// The generator's loss from the discriminator's outputs on fakes: non-saturating BCE
     /// (fakes labelled real), or minus the mean critic value.
     fn generator_loss(&self, fake_out: &Tensor) -> Result<Tensor> {
-        match self.loss {
-            GanLoss::Bce => Ok(fake_out.f_binary_cross_entropy_with_logits::<Tensor>(
-                &fake_out.f_ones_like()?,
-                None,
-                None,
-                Reduction::Mean,
-            )?),
+        match self.config.loss {
+            GanLoss::Bce => bce_against(fake_out, 1.0),
             GanLoss::WganGp => Ok(fake_out.f_mean(Kind::Float)?.f_neg()?),
         }
     }
@@ -299,7 +297,7 @@ impl Trainable for Gan {
     ) -> Result<Vec<(&'static str, Tensor)>> {
         let real = x.f_mul_scalar(2.0)?.f_sub_scalar(1.0)?;
         let rows = real.size()[0];
-        let z = Tensor::f_randn([rows, self.latent_dim], (Kind::Float, real.device()))?;
+        let z = Tensor::f_randn([rows, self.latent_dim()], (Kind::Float, real.device()))?;
         let fake = self.generate_scaled(&z, classes, true)?;
         let held = fake.f_detach()?;
         let mut losses = Vec::new();
@@ -312,22 +310,8 @@ impl Trainable for Gan {
             "g_loss",
             self.generator_loss(&fake_out.f_detach()?)?.f_detach()?,
         ));
-        let d_loss = match self.loss {
-            GanLoss::Bce => {
-                let real_loss = real_out.f_binary_cross_entropy_with_logits::<Tensor>(
-                    &real_out.f_ones_like()?,
-                    None,
-                    None,
-                    Reduction::Mean,
-                )?;
-                let fake_loss = fake_out.f_binary_cross_entropy_with_logits::<Tensor>(
-                    &fake_out.f_zeros_like()?,
-                    None,
-                    None,
-                    Reduction::Mean,
-                )?;
-                real_loss.f_add(&fake_loss)?
-            }
+        let d_loss = match self.config.loss {
+            GanLoss::Bce => bce_against(&real_out, 1.0)?.f_add(&bce_against(&fake_out, 0.0)?)?,
             GanLoss::WganGp => {
                 let wasserstein = real_out
                     .f_mean(Kind::Float)?
@@ -335,7 +319,7 @@ impl Trainable for Gan {
                 let penalty = self.gradient_penalty(&real, &held, classes)?;
                 let loss = wasserstein
                     .f_neg()?
-                    .f_add(&penalty.f_mul_scalar(self.gp_lambda)?)?;
+                    .f_add(&penalty.f_mul_scalar(self.config.gp_lambda)?)?;
                 losses.push(("wasserstein", wasserstein.f_detach()?));
                 losses.push(("gradient_penalty", penalty.f_detach()?));
                 loss
@@ -345,7 +329,7 @@ impl Trainable for Gan {
         losses.push(("d_loss", d_loss.f_detach()?));
         self.critic_steps += 1;
 
-        if self.critic_steps.is_multiple_of(self.n_critic) {
+        if self.critic_steps.is_multiple_of(self.config.n_critic()) {
             let g_loss = self.generator_loss(&self.discriminate(&fake, classes)?)?;
             self.optimisers()?.generator.backward_step(&g_loss)?;
         }
@@ -362,7 +346,7 @@ impl Trainable for Gan {
         let index = Tensor::f_randperm(rows, (Kind::Int64, x.device()))?.f_narrow(0, 0, n)?;
         let real = x.f_index_select(0, &index)?;
         self.probe = Some(Probe {
-            z: Tensor::f_randn([n, self.latent_dim], (Kind::Float, x.device()))?,
+            z: Tensor::f_randn([n, self.latent_dim()], (Kind::Float, x.device()))?,
             classes: classes.map(|c| c.f_index_select(0, &index)).transpose()?,
             real_spread: mean_pairwise_distance(&real)?,
         });
@@ -377,10 +361,7 @@ impl Trainable for Gan {
             return Ok(Vec::new());
         }
         let _guard = tch::no_grad_guard();
-        let fake = self
-            .generate_scaled(&probe.z, probe.classes.as_ref(), false)?
-            .f_add_scalar(1.0)?
-            .f_mul_scalar(0.5)?;
+        let fake = self.generate_unit(&probe.z, probe.classes.as_ref())?;
         let diversity = mean_pairwise_distance(&fake)? / probe.real_spread;
         Ok(vec![("diversity", diversity)])
     }
@@ -439,12 +420,7 @@ impl Network for Gan {
             vs,
             generator,
             discriminator,
-            latent_dim: latent,
-            loss: config.loss,
-            n_critic: config.n_critic(),
-            gp_lambda: config.gp_lambda,
-            betas: config.betas(),
-            default_lr: config.lr(),
+            config: config.clone(),
             optimisers: None,
             critic_steps: 0,
             probe: None,
@@ -452,9 +428,8 @@ impl Network for Gan {
     }
 
     fn start_training(&mut self, lr: Option<f64>) -> Result<()> {
-        let lr = lr.unwrap_or(self.default_lr);
-        check_lr(lr)?;
-        let (beta1, beta2) = self.betas;
+        let lr = lr.unwrap_or(self.config.lr());
+        let (beta1, beta2) = self.config.betas();
         let params = |prefix: &str| {
             trainable_under(&self.vs, prefix)
                 .into_iter()
@@ -471,11 +446,8 @@ impl Network for Gan {
 
     fn generate(&self, n: i64, classes: Option<&Tensor>) -> Result<Tensor> {
         let _guard = tch::no_grad_guard();
-        let z = Tensor::f_randn([n, self.latent_dim], (Kind::Float, self.vs.device()))?;
-        Ok(self
-            .generate_scaled(&z, classes, false)?
-            .f_add_scalar(1.0)?
-            .f_mul_scalar(0.5)?)
+        let z = Tensor::f_randn([n, self.latent_dim()], (Kind::Float, self.vs.device()))?;
+        self.generate_unit(&z, classes)
     }
 }
 

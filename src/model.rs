@@ -4,6 +4,7 @@
 use crate::data::{tensor_values, Array, DataSpec, Scaler};
 use crate::error::{Error, Result};
 use crate::nets::{Arch, ImageShape};
+use crate::optim::check_lr;
 use crate::seed::{with_seed, SeedStream};
 use crate::train::{self, EpochStats, FitOptions, Monitor, Trainable};
 use serde::de::DeserializeOwned;
@@ -82,13 +83,7 @@ impl<N: Network> Model<N> {
         monitor: &mut dyn Monitor,
     ) -> Result<()> {
         x.validate_training()?;
-        if let Some(lr) = lr {
-            if !(lr.is_finite() && lr > 0.0) {
-                return Err(Error::Parameter(format!(
-                    "lr must be a positive number, got {lr}"
-                )));
-            }
-        }
+        lr.map(check_lr).transpose()?;
         options.validate()?;
         let classes = match labels {
             Some(labels) => {

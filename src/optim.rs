@@ -1,8 +1,19 @@
 //! Adam (Kingma & Ba), kept in this crate so that its moments are plain tensors that can be
 //! checkpointed alongside the weights.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use tch::Tensor;
+
+/// Checks a learning rate: finite and positive.
+pub fn check_lr(lr: f64) -> Result<()> {
+    if lr.is_finite() && lr > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::Parameter(format!(
+            "lr must be a positive number, got {lr}"
+        )))
+    }
+}
 
 #[derive(Debug)]
 pub struct Adam {
