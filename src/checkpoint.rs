@@ -1,14 +1,19 @@
 //! One-file checkpoints: every weight, buffer and scaler bound as an f32 safetensors tensor,
-//! with the config, data spec, classes, seed state and history as JSON metadata. Written to a
-//! temporary file and renamed into place, so an existing checkpoint is never half-overwritten.
+//! with the config, data spec, classes, seed state and history as JSON metadata, and optionally
+//! the training run (optimiser moments as `optim.*` tensors, the best held-out epoch's weights as
+//! `best.*`, counters and the run's seed as metadata) so that training resumes exactly. Written
+//! to a temporary file and renamed into place, so an existing checkpoint is never half-overwritten.
 
 use crate::data::Scaler;
 use crate::error::{Error, Result};
 use crate::model::{Fitted, Layout, Model, Network};
+use crate::optim::OptimiserState;
 use crate::seed::SeedStream;
+use crate::train::{Best, Run, Weights};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde::de::DeserializeOwned;
-use std::collections::HashMap;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::Path;
 use tch::{Device, Kind, Tensor};
@@ -42,6 +47,19 @@ impl Checkpoint {
             .get(name)
             .ok_or_else(|| Error::Checkpoint(format!("checkpoint lacks tensor {name:?}")))
     }
+
+    /// The tensor `name`, which must have the shape of `like`.
+    fn sized_tensor(&self, name: &str, like: &Tensor) -> Result<&Tensor> {
+        let saved = self.tensor(name)?;
+        if saved.size() != like.size() {
+            return Err(Error::Checkpoint(format!(
+                "checkpoint tensor {name:?} has shape {:?}, the model expects {:?}",
+                saved.size(),
+                like.size()
+            )));
+        }
+        Ok(saved)
+    }
 }
 
 fn json<T: serde::Serialize>(value: &T) -> Result<String> {
@@ -49,8 +67,21 @@ fn json<T: serde::Serialize>(value: &T) -> Result<String> {
         .map_err(|e| Error::Checkpoint(format!("cannot encode checkpoint metadata: {e}")))
 }
 
-/// Serialises a model (fitted or not) to checkpoint bytes.
-pub fn to_bytes<N: Network>(model: &Model<N>) -> Result<Vec<u8>> {
+/// A training run's metadata; its tensors are stored beside it.
+#[derive(Serialize, Deserialize)]
+struct RunRecord {
+    seed: u64,
+    /// The best held-out epoch and its loss.
+    best: Option<(usize, f64)>,
+    /// The optimisers' counters and learning rates.
+    scalars: BTreeMap<String, f64>,
+    /// Whether `last.*` tensors hold the weights to resume from.
+    last: bool,
+}
+
+/// Serialises a model (fitted or not) to checkpoint bytes, with its training run (optimiser state
+/// included) when `include_optimizer` is set.
+pub fn to_bytes<N: Network>(model: &Model<N>, include_optimizer: bool) -> Result<Vec<u8>> {
     let mut metadata = HashMap::from([
         ("format".to_string(), FORMAT.to_string()),
         ("version".to_string(), VERSION.to_string()),
@@ -74,6 +105,28 @@ pub fn to_bytes<N: Network>(model: &Model<N>) -> Result<Vec<u8>> {
         ));
         for (name, var) in fitted.net.var_store().variables() {
             tensors.push((format!("net.{name}"), var));
+        }
+        if let (true, Some(run), Some(state)) = (
+            include_optimizer,
+            &fitted.run,
+            fitted.net.optimiser_state()?,
+        ) {
+            let record = RunRecord {
+                seed: run.seed,
+                best: run.best.as_ref().map(|best| (best.epoch, best.loss)),
+                scalars: state.scalars,
+                last: run.last.is_some(),
+            };
+            metadata.insert("run".into(), json(&record)?);
+            for (name, tensor) in state.tensors {
+                tensors.push((format!("optim.{name}"), tensor));
+            }
+            for (name, tensor) in run.best.iter().flat_map(|best| &best.weights) {
+                tensors.push((format!("best.{name}"), tensor.shallow_clone()));
+            }
+            for (name, tensor) in run.last.iter().flatten() {
+                tensors.push((format!("last.{name}"), tensor.shallow_clone()));
+            }
         }
     }
     let mut buffers = Vec::with_capacity(tensors.len());
@@ -210,25 +263,68 @@ pub fn restore<N: Network>(checkpoint: &Checkpoint) -> Result<Model<N>> {
             "checkpoint scaler does not match its data spec".into(),
         ));
     }
-    let net = N::build(&model.config, &layout, Device::Cpu)?;
-    let _guard = tch::no_grad_guard();
+    let mut net = N::build(&model.config, &layout, Device::Cpu)?;
     for (name, mut var) in net.var_store().variables() {
-        let saved = checkpoint.tensor(&format!("net.{name}"))?;
-        if saved.size() != var.size() {
-            return Err(Error::Checkpoint(format!(
-                "checkpoint tensor {name:?} has shape {:?}, the model expects {:?}",
-                saved.size(),
-                var.size()
-            )));
-        }
-        var.f_copy_(saved)?;
+        let _guard = tch::no_grad_guard();
+        var.f_copy_(checkpoint.sized_tensor(&format!("net.{name}"), &var)?)?;
     }
+    let run = if checkpoint.metadata.contains_key("run") {
+        Some(restore_run(checkpoint, &mut net)?)
+    } else {
+        None
+    };
     model.fitted = Some(Fitted {
         net,
         layout,
         spec,
         scaler,
         classes,
+        run,
     });
     Ok(model)
+}
+
+/// Sets up `net`'s optimisers from the checkpoint's training run and returns the run.
+fn restore_run<N: Network>(checkpoint: &Checkpoint, net: &mut N) -> Result<Run> {
+    let record: RunRecord = checkpoint.field("run")?;
+    let state = OptimiserState {
+        tensors: checkpoint
+            .tensors
+            .iter()
+            .filter_map(|(name, t)| {
+                let name = name.strip_prefix("optim.")?;
+                Some((name.to_string(), t.shallow_clone()))
+            })
+            .collect(),
+        scalars: record.scalars,
+    };
+    net.start_training(None)?;
+    net.load_optimiser_state(&state)?;
+    // A set of weights stored under `prefix`, one tensor per variable of the net.
+    let weights = |prefix: &str| -> Result<Weights> {
+        let mut weights = net
+            .var_store()
+            .variables()
+            .into_iter()
+            .map(|(name, var)| {
+                let saved = checkpoint.sized_tensor(&format!("{prefix}.{name}"), &var)?;
+                Ok((name, saved.shallow_clone()))
+            })
+            .collect::<Result<Weights>>()?;
+        weights.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(weights)
+    };
+    let best = match record.best {
+        None => None,
+        Some((epoch, loss)) => Some(Best {
+            loss,
+            epoch,
+            weights: weights("best")?,
+        }),
+    };
+    Ok(Run {
+        seed: record.seed,
+        best,
+        last: record.last.then(|| weights("last")).transpose()?,
+    })
 }

@@ -28,6 +28,10 @@ pub enum Error {
     /// The requested device does not exist here: `genaug.DeviceError` (a `RuntimeError`).
     #[error("{0}")]
     Device(String),
+    /// The model is in use in a way that would never end (its own fit callback waiting on it):
+    /// `genaug.ModelBusyError` (a `RuntimeError`).
+    #[error("{0}")]
+    Busy(String),
     /// Training was stopped from outside (Ctrl-C); the caller knows why and re-raises its own error.
     #[error("interrupted")]
     Interrupted,
@@ -53,6 +57,7 @@ impl Error {
             Error::Checkpoint(_) => "CheckpointError",
             Error::Diverged { .. } => "TrainingDivergedError",
             Error::Device(_) => "DeviceError",
+            Error::Busy(_) => "ModelBusyError",
             Error::Interrupted | Error::Torch(_) | Error::Internal(_) => "GenaugError",
         }
     }

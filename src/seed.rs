@@ -1,24 +1,48 @@
 //! Per-model reproducibility on top of libtorch's process-global generator.
 //!
 //! Each model owns a [`SeedStream`]; every call that draws random numbers takes the next seed from
-//! it (or the caller's own) and runs under [`with_seed`], which holds one process-wide lock so that
+//! it (or the caller's own) and draws while holding [`TorchRng`], one process-wide lock, so that
 //! two models drawing at once cannot interleave on the shared generator.
 
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 static TORCH_RNG: Mutex<()> = Mutex::new(());
 
+/// Exclusive use of libtorch's generators for as long as it is held.
+pub struct TorchRng {
+    _lock: MutexGuard<'static, ()>,
+}
+
+impl TorchRng {
+    /// Waits until no other genaug call is drawing random numbers.
+    pub fn lock() -> TorchRng {
+        TorchRng {
+            _lock: TORCH_RNG
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        }
+    }
+
+    pub fn seed(&mut self, seed: u64) {
+        // libtorch takes an i64; the bit pattern is what matters.
+        tch::manual_seed(seed as i64);
+        if tch::Cuda::is_available() {
+            tch::Cuda::manual_seed_all(seed);
+        }
+    }
+}
+
 /// Seeds libtorch's generators with `seed` and runs `f` while no other genaug call can reseed them.
 pub fn with_seed<T>(seed: u64, f: impl FnOnce() -> T) -> T {
-    let _lock = TORCH_RNG
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    // libtorch takes an i64; the bit pattern is what matters.
-    tch::manual_seed(seed as i64);
-    if tch::Cuda::is_available() {
-        tch::Cuda::manual_seed_all(seed);
-    }
+    let mut rng = TorchRng::lock();
+    rng.seed(seed);
     f()
+}
+
+/// The seed for one named part of a seeded run (building the network, an epoch, ...): each part
+/// draws from its own seed, so a run resumed at any epoch draws what it would have drawn.
+pub fn derive(seed: u64, part: u64) -> u64 {
+    SeedStream::new(seed ^ part.wrapping_mul(0xD6E8_FEB8_6659_FD93)).next_seed()
 }
 
 /// A SplitMix64 sequence of seeds: cheap, stateless apart from one `u64`, and checkpointable.
@@ -60,5 +84,12 @@ mod tests {
         assert_eq!(first, b.next_seed());
         assert_ne!(first, c.next_seed());
         assert_ne!(first, a.next_seed());
+    }
+
+    #[test]
+    fn derived_seeds_differ_by_part_and_run() {
+        assert_eq!(derive(3, 1), derive(3, 1));
+        assert_ne!(derive(3, 1), derive(3, 2));
+        assert_ne!(derive(3, 1), derive(4, 1));
     }
 }

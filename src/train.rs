@@ -1,14 +1,49 @@
 //! The training loop shared by every model: shuffled minibatches, epochs, per-epoch history,
-//! divergence checks, and the hooks through which callers watch and stop training.
+//! early stopping on held-out rows, divergence checks, and the hooks through which callers watch
+//! and stop training.
+//!
+//! Each epoch draws its randomness from a seed derived from the run's seed and the epoch number,
+//! and every completed epoch leaves a state (weights, optimiser, early-stopping record) from which
+//! training continues exactly as if it had never stopped.
 
 use crate::error::{Error, Result};
+use crate::optim::OptimiserState;
+use crate::seed::{derive, TorchRng};
 use std::collections::BTreeMap;
 use std::time::Instant;
 use tch::nn::VarStore;
 use tch::{Kind, Tensor};
 
-/// One epoch's figures: mean losses over its minibatches, `epoch` (from 1) and `seconds`.
+/// One epoch's figures: mean losses over its minibatches, `val_loss` when rows are held out,
+/// `epoch` (from 1) and `seconds`.
 pub type EpochStats = BTreeMap<String, f64>;
+
+/// Named copies of a model's variables.
+pub type Weights = Vec<(String, Tensor)>;
+
+/// Parts of a run's seed (see [`derive`]); epoch `e` draws from part `e`.
+pub mod seed_part {
+    pub const BUILD: u64 = u64::MAX;
+    pub const SPLIT: u64 = u64::MAX - 1;
+    pub const BEGIN: u64 = u64::MAX - 2;
+    pub const HOLDOUT: u64 = u64::MAX - 3;
+}
+
+/// Unit-range rows `(N, D)` with their optional one-hot classes `(N, K)`.
+pub struct Rows {
+    pub x: Tensor,
+    pub classes: Option<Tensor>,
+}
+
+impl Rows {
+    pub fn len(&self) -> i64 {
+        self.x.size()[0]
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
 
 /// A model that can take one optimisation step on a minibatch.
 pub trait Trainable {
@@ -23,8 +58,17 @@ pub trait Trainable {
     /// Every weight and buffer of the model.
     fn var_store(&self) -> &VarStore;
 
-    /// Called once before the first epoch with the whole training set.
-    fn begin_fit(&mut self, _x: &Tensor, _classes: Option<&Tensor>) -> Result<()> {
+    /// The loss early stopping watches (lower is better), on held-out rows.
+    fn holdout_loss(&mut self, rows: &Rows) -> Result<f64>;
+
+    /// A copy of the optimisers' state; `None` before training is set up.
+    fn optimiser_state(&self) -> Result<Option<OptimiserState>>;
+
+    /// Restores what [`Trainable::optimiser_state`] returned.
+    fn load_optimiser_state(&mut self, state: &OptimiserState) -> Result<()>;
+
+    /// Called at the start of every `fit` with the rows it trains on.
+    fn begin_fit(&mut self, _rows: &Rows) -> Result<()> {
         Ok(())
     }
 
@@ -36,25 +80,75 @@ pub trait Trainable {
 
 #[derive(Debug, Clone, Copy)]
 pub struct FitOptions {
+    /// Train until the history has this many epochs.
     pub epochs: usize,
     pub batch_size: usize,
+    /// Stop after this many epochs without a lower held-out loss.
+    pub patience: Option<usize>,
+    /// Overrides the optimisers' learning rate.
+    pub lr: Option<f64>,
+    /// Continue the model's last run instead of starting a fresh network.
+    pub resume: bool,
 }
 
 impl FitOptions {
+    pub fn new(epochs: usize, batch_size: usize) -> FitOptions {
+        FitOptions {
+            epochs,
+            batch_size,
+            patience: None,
+            lr: None,
+            resume: false,
+        }
+    }
+
     pub fn validate(&self) -> Result<()> {
         if self.epochs == 0 || self.batch_size == 0 {
             return Err(Error::Parameter(
                 "epochs and batch_size must be at least 1".into(),
             ));
         }
+        if self.patience == Some(0) {
+            return Err(Error::Parameter("patience must be at least 1".into()));
+        }
+        if let Some(lr) = self.lr {
+            crate::optim::check_lr(lr)?;
+        }
         Ok(())
+    }
+}
+
+/// The epoch with the lowest held-out loss so far, and its weights.
+pub struct Best {
+    pub loss: f64,
+    pub epoch: usize,
+    pub weights: Weights,
+}
+
+/// What a training run keeps between `fit` calls so that it can continue exactly: the seed its
+/// epochs draw from and its early-stopping record.
+pub struct Run {
+    pub seed: u64,
+    pub best: Option<Best>,
+    /// The last epoch's weights while the model holds the best epoch's instead: a resumed run
+    /// continues from these.
+    pub last: Option<Weights>,
+}
+
+impl Run {
+    pub fn new(seed: u64) -> Run {
+        Run {
+            seed,
+            best: None,
+            last: None,
+        }
     }
 }
 
 /// How a caller watches and stops training.
 pub trait Monitor {
-    /// Called between minibatches; an error abandons the epoch and restores the weights of the
-    /// last completed one.
+    /// Called between minibatches; an error abandons the epoch and restores the model to the end
+    /// of the last completed one.
     fn between_batches(&mut self) -> Result<()> {
         Ok(())
     }
@@ -70,82 +164,127 @@ pub trait Monitor {
 pub struct Unmonitored;
 impl Monitor for Unmonitored {}
 
-/// Trains `model` on `x` `(N, D)` (and one-hot `classes` `(N, K)`), appending one entry per
-/// completed epoch to `history`. On divergence or a `between_batches` error the weights of the
-/// last completed epoch are restored before the error is returned.
+/// Trains `model` on `rows` until `history` holds `options.epochs` epochs, appending one entry
+/// per completed epoch. With `holdout` rows each epoch also records `val_loss`; training stops
+/// after `options.patience` epochs without improvement, and a fit that ends without an error
+/// ends with the best epoch's weights (the last epoch's are kept in `run` to resume from).
+/// On divergence or a `between_batches` error the model (weights and optimisers) is restored to
+/// the end of the last completed epoch before the error is returned.
 pub fn fit<M: Trainable>(
     model: &mut M,
-    x: &Tensor,
-    classes: Option<&Tensor>,
+    rows: &Rows,
+    holdout: Option<&Rows>,
     options: FitOptions,
+    run: &mut Run,
     monitor: &mut dyn Monitor,
     history: &mut Vec<EpochStats>,
 ) -> Result<()> {
     options.validate()?;
-    let rows = x.size()[0];
-    let batch = options.batch_size as i64;
-    model.begin_fit(x, classes)?;
-    for epoch in history.len() + 1..=history.len() + options.epochs {
+    if options.patience.is_some() && holdout.is_none() {
+        return Err(Error::Parameter(
+            "patience needs held-out rows: pass validation= as well".into(),
+        ));
+    }
+    if let Some(last) = run.last.take() {
+        restore_weights(model.var_store(), &last)?;
+    }
+    {
+        let mut rng = TorchRng::lock();
+        rng.seed(derive(run.seed, seed_part::BEGIN));
+        model.begin_fit(rows)?;
+    }
+    while history.len() < options.epochs {
+        let epoch = history.len() + 1;
         let started = Instant::now();
-        let saved = snapshot(model.var_store())?;
-        let result = run_epoch(model, x, classes, rows, batch, monitor);
-        let totals = match result {
-            Ok(totals) => totals,
+        let saved = Snapshot::take(model)?;
+        let outcome = {
+            // Held for the epoch only, so that callbacks may use other models.
+            let mut rng = TorchRng::lock();
+            rng.seed(derive(run.seed, epoch as u64));
+            train_epoch(model, rows, options.batch_size, epoch, monitor).and_then(|mut stats| {
+                if let Some(holdout) = holdout {
+                    rng.seed(derive(run.seed, seed_part::HOLDOUT));
+                    let loss = model.holdout_loss(holdout)?;
+                    check_finite(loss, epoch, "val_loss")?;
+                    stats.insert("val_loss".into(), loss);
+                }
+                Ok(stats)
+            })
+        };
+        let mut stats = match outcome {
+            Ok(stats) => stats,
             Err(err) => {
-                restore(model.var_store(), &saved)?;
+                saved.restore(model)?;
                 return Err(err);
             }
         };
-        let mut stats = EpochStats::new();
-        for (name, total, counted) in totals {
-            let mean = f64::try_from(total)? / counted as f64;
-            if !mean.is_finite() {
-                restore(model.var_store(), &saved)?;
-                return Err(Error::Diverged {
-                    epoch,
-                    what: name.to_string(),
-                });
-            }
-            stats.insert(name.to_string(), mean);
-        }
-        for (name, value) in model.epoch_figures()? {
-            stats.insert(name.to_string(), value);
-        }
         stats.insert("epoch".into(), epoch as f64);
         stats.insert("seconds".into(), started.elapsed().as_secs_f64());
+        if let Some(&loss) = stats.get("val_loss") {
+            if run.best.as_ref().is_none_or(|best| loss < best.loss) {
+                run.best = Some(Best {
+                    loss,
+                    epoch,
+                    weights: copy_weights(model.var_store())?,
+                });
+            }
+        }
         history.push(stats.clone());
-        if !monitor.after_epoch(&stats)? {
+        let out_of_patience = match (options.patience, &run.best) {
+            (Some(patience), Some(best)) => epoch - best.epoch >= patience,
+            _ => false,
+        };
+        if !monitor.after_epoch(&stats)? || out_of_patience {
             break;
+        }
+    }
+    if let (Some(_), Some(best)) = (holdout, &run.best) {
+        if best.epoch != history.len() {
+            run.last = Some(copy_weights(model.var_store())?);
+            restore_weights(model.var_store(), &best.weights)?;
         }
     }
     Ok(())
 }
 
-/// Each loss summed over the rows of the batches that reported it, and that row count.
-type LossTotals = Vec<(&'static str, Tensor, i64)>;
+fn check_finite(value: f64, epoch: usize, what: &str) -> Result<()> {
+    if value.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::Diverged {
+            epoch,
+            what: what.to_string(),
+        })
+    }
+}
 
-/// One pass over a fresh permutation; returns the loss totals (as tensors, so the device is
-/// synchronised once per epoch rather than once per batch). A loss need not be reported by
-/// every batch (a GAN's generator may step on every n-th batch only).
-fn run_epoch<M: Trainable>(
+/// One pass over a fresh permutation of `rows`; returns the mean of each loss over the batches
+/// that reported it, plus the model's figures. A loss need not be reported by every batch (a
+/// GAN's generator may step on every n-th batch only). Totals stay tensors so that the device is
+/// synchronised once per epoch rather than once per batch.
+fn train_epoch<M: Trainable>(
     model: &mut M,
-    x: &Tensor,
-    classes: Option<&Tensor>,
-    rows: i64,
-    batch: i64,
+    rows: &Rows,
+    batch: usize,
+    epoch: usize,
     monitor: &mut dyn Monitor,
-) -> Result<LossTotals> {
-    let order = Tensor::f_randperm(rows, (Kind::Int64, x.device()))?;
-    let mut totals: LossTotals = Vec::new();
+) -> Result<EpochStats> {
+    let count = rows.len();
+    let batch = batch as i64;
+    let order = Tensor::f_randperm(count, (Kind::Int64, rows.x.device()))?;
+    let mut totals: Vec<(&'static str, Tensor, i64)> = Vec::new();
     let mut start = 0;
-    while start < rows {
+    while start < count {
         monitor.between_batches()?;
-        let size = batch.min(rows - start);
+        let size = batch.min(count - start);
         let index = order.f_narrow(0, start, size)?;
-        let xb = x.f_index_select(0, &index)?;
-        let cb = classes.map(|c| c.f_index_select(0, &index)).transpose()?;
-        let losses = model.train_batch(&xb, cb.as_ref())?;
-        for (name, loss) in losses {
+        let xb = rows.x.f_index_select(0, &index)?;
+        let cb = rows
+            .classes
+            .as_ref()
+            .map(|c| c.f_index_select(0, &index))
+            .transpose()?;
+        for (name, loss) in model.train_batch(&xb, cb.as_ref())? {
             let weighted = loss.f_mul_scalar(size)?;
             match totals.iter_mut().find(|(known, _, _)| *known == name) {
                 Some((_, total, counted)) => {
@@ -157,24 +296,55 @@ fn run_epoch<M: Trainable>(
         }
         start += size;
     }
-    Ok(totals)
+    let mut stats = EpochStats::new();
+    for (name, total, counted) in totals {
+        let mean = f64::try_from(total)? / counted as f64;
+        check_finite(mean, epoch, name)?;
+        stats.insert(name.to_string(), mean);
+    }
+    for (name, value) in model.epoch_figures()? {
+        stats.insert(name.to_string(), value);
+    }
+    Ok(stats)
 }
 
-/// Copies of every variable, to roll back to.
-pub fn snapshot(vs: &VarStore) -> Result<Vec<(String, Tensor)>> {
-    let _guard = tch::no_grad_guard();
-    vs.variables()
-        .into_iter()
-        .map(|(name, t)| {
-            let mut copy = t.f_zeros_like()?;
-            copy.f_copy_(&t)?;
-            Ok((name, copy))
+/// A model's weights and optimiser state at the end of an epoch, to roll back to.
+struct Snapshot {
+    weights: Weights,
+    optimiser: Option<OptimiserState>,
+}
+
+impl Snapshot {
+    fn take<M: Trainable>(model: &M) -> Result<Snapshot> {
+        Ok(Snapshot {
+            weights: copy_weights(model.var_store())?,
+            optimiser: model.optimiser_state()?,
         })
-        .collect()
+    }
+
+    fn restore<M: Trainable>(self, model: &mut M) -> Result<()> {
+        restore_weights(model.var_store(), &self.weights)?;
+        if let Some(optimiser) = &self.optimiser {
+            model.load_optimiser_state(optimiser)?;
+        }
+        Ok(())
+    }
 }
 
-/// Writes a [`snapshot`] back into the live variables.
-pub fn restore(vs: &VarStore, saved: &[(String, Tensor)]) -> Result<()> {
+/// Copies of every variable.
+pub fn copy_weights(vs: &VarStore) -> Result<Weights> {
+    let _guard = tch::no_grad_guard();
+    let mut weights = vs
+        .variables()
+        .into_iter()
+        .map(|(name, t)| Ok((name, t.f_detach_copy()?)))
+        .collect::<Result<Weights>>()?;
+    weights.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(weights)
+}
+
+/// Writes copied weights back into the live variables.
+pub fn restore_weights(vs: &VarStore, saved: &[(String, Tensor)]) -> Result<()> {
     let _guard = tch::no_grad_guard();
     let mut live = vs.variables();
     for (name, value) in saved {
@@ -191,7 +361,7 @@ mod tests {
     use crate::optim::Adam;
     use tch::{nn, Device};
 
-    /// Fits `y = w * x` to data made with w = 2; a NaN weight makes the loss diverge.
+    /// Fits `y = w * x` to data made with w = 2, on noisy batches; a NaN row makes it diverge.
     struct Line {
         vs: nn::VarStore,
         w: Tensor,
@@ -202,8 +372,16 @@ mod tests {
         fn new() -> Line {
             let vs = nn::VarStore::new(Device::Cpu);
             let w = vs.root().zeros("w", &[1]);
-            let adam = Adam::new(vec![w.shallow_clone()], 0.05, 0.9, 0.999).unwrap();
+            let adam = Adam::new(vec![("w".into(), w.shallow_clone())], 0.05, 0.9, 0.999).unwrap();
             Line { vs, w, adam }
+        }
+
+        fn w(&self) -> f64 {
+            f64::try_from(&self.w).unwrap()
+        }
+
+        fn loss(&self, x: &Tensor) -> Tensor {
+            (x * &self.w - x * 2.0).square().mean(Kind::Float)
         }
     }
 
@@ -213,41 +391,97 @@ mod tests {
             x: &Tensor,
             _: Option<&Tensor>,
         ) -> Result<Vec<(&'static str, Tensor)>> {
-            let loss = (x * &self.w - x * 2.0).square().mean(Kind::Float);
+            // Random noise, so that results depend on the run's seeds.
+            let noisy = x + x.randn_like() * 0.1;
+            let loss = self.loss(&noisy);
             self.adam.backward_step(&loss)?;
             Ok(vec![("loss", loss.detach())])
         }
         fn var_store(&self) -> &nn::VarStore {
             &self.vs
         }
+        fn holdout_loss(&mut self, rows: &Rows) -> Result<f64> {
+            Ok(f64::try_from(self.loss(&rows.x))?)
+        }
+        fn optimiser_state(&self) -> Result<Option<OptimiserState>> {
+            let mut state = OptimiserState::default();
+            self.adam.save_state("adam", &mut state)?;
+            Ok(Some(state))
+        }
+        fn load_optimiser_state(&mut self, state: &OptimiserState) -> Result<()> {
+            self.adam.load_state("adam", state)
+        }
     }
 
-    fn data() -> Tensor {
-        Tensor::arange(10, (Kind::Float, Device::Cpu)).view([10, 1]) / 10.0
+    fn data() -> Rows {
+        Rows {
+            x: Tensor::arange(10, (Kind::Float, Device::Cpu)).view([10, 1]) / 10.0,
+            classes: None,
+        }
+    }
+
+    /// A training run on `data()` in batches of 3 (four batches an epoch), optionally holding
+    /// out `data()` as well.
+    struct Session {
+        run: Run,
+        history: Vec<EpochStats>,
+        holdout: Option<Rows>,
+        patience: Option<usize>,
+    }
+
+    impl Session {
+        fn new(seed: u64) -> Session {
+            Session {
+                run: Run::new(seed),
+                history: Vec::new(),
+                holdout: None,
+                patience: None,
+            }
+        }
+
+        fn holding_out(patience: Option<usize>) -> Session {
+            Session {
+                holdout: Some(data()),
+                patience,
+                ..Session::new(0)
+            }
+        }
+
+        fn fit<M: Trainable>(
+            &mut self,
+            model: &mut M,
+            epochs: usize,
+            monitor: &mut dyn Monitor,
+        ) -> Result<()> {
+            let mut options = FitOptions::new(epochs, 3);
+            options.patience = self.patience;
+            let holdout = self.holdout.as_ref();
+            fit(
+                model,
+                &data(),
+                holdout,
+                options,
+                &mut self.run,
+                monitor,
+                &mut self.history,
+            )
+        }
+
+        /// The history's losses, without the wall-clock seconds.
+        fn losses(&self) -> Vec<f64> {
+            self.history.iter().map(|stats| stats["loss"]).collect()
+        }
     }
 
     #[test]
     fn fits_and_records_history() {
-        let mut line = Line::new();
-        let mut history = Vec::new();
-        let options = FitOptions {
-            epochs: 60,
-            batch_size: 4,
-        };
-        fit(
-            &mut line,
-            &data(),
-            None,
-            options,
-            &mut Unmonitored,
-            &mut history,
-        )
-        .unwrap();
+        let (mut line, mut session) = (Line::new(), Session::new(0));
+        session.fit(&mut line, 60, &mut Unmonitored).unwrap();
+        let history = &session.history;
         assert_eq!(history.len(), 60);
         assert_eq!(history[59]["epoch"], 60.0);
         assert!(history[59]["loss"] < history[0]["loss"]);
-        let w = f64::try_from(&line.w).unwrap();
-        assert!((w - 2.0).abs() < 0.1, "{w}");
+        assert!((line.w() - 2.0).abs() < 0.1, "{}", line.w());
     }
 
     struct StopAfter(usize);
@@ -257,56 +491,147 @@ mod tests {
         }
     }
 
+    /// Fails between batches once `.0` batches have run.
+    struct FailAfter(usize);
+    impl Monitor for FailAfter {
+        fn between_batches(&mut self) -> Result<()> {
+            if self.0 == 0 {
+                return Err(Error::Interrupted);
+            }
+            self.0 -= 1;
+            Ok(())
+        }
+    }
+
     #[test]
-    fn monitor_can_stop_early() {
-        let mut history = Vec::new();
-        let options = FitOptions {
-            epochs: 50,
-            batch_size: 3,
+    fn a_stopped_and_resumed_run_matches_an_unbroken_one() {
+        let (mut straight, mut unbroken) = (Line::new(), Session::new(7));
+        unbroken.fit(&mut straight, 8, &mut Unmonitored).unwrap();
+
+        // Stopped by the monitor after epoch 3, then by an error two batches into epoch 6.
+        let (mut line, mut session) = (Line::new(), Session::new(7));
+        session.fit(&mut line, 8, &mut StopAfter(3)).unwrap();
+        assert_eq!(session.history.len(), 3);
+        let err = session.fit(&mut line, 8, &mut FailAfter(10)).unwrap_err();
+        assert!(matches!(err, Error::Interrupted));
+        assert_eq!(session.history.len(), 5);
+        session.fit(&mut line, 8, &mut Unmonitored).unwrap();
+        assert_eq!(session.losses(), unbroken.losses());
+        assert_eq!(line.w(), straight.w());
+    }
+
+    /// Overrides the held-out loss with a fixed sequence, one value per epoch.
+    struct Scripted {
+        line: Line,
+        losses: Vec<f64>,
+    }
+
+    impl Trainable for Scripted {
+        fn train_batch(
+            &mut self,
+            x: &Tensor,
+            c: Option<&Tensor>,
+        ) -> Result<Vec<(&'static str, Tensor)>> {
+            self.line.train_batch(x, c)
+        }
+        fn var_store(&self) -> &nn::VarStore {
+            &self.line.vs
+        }
+        fn holdout_loss(&mut self, _: &Rows) -> Result<f64> {
+            Ok(self.losses.remove(0))
+        }
+        fn optimiser_state(&self) -> Result<Option<OptimiserState>> {
+            self.line.optimiser_state()
+        }
+        fn load_optimiser_state(&mut self, state: &OptimiserState) -> Result<()> {
+            self.line.load_optimiser_state(state)
+        }
+    }
+
+    /// Records `w` after every epoch.
+    struct Watch(Vec<f64>, Tensor);
+    impl Watch {
+        fn new(line: &Line) -> Watch {
+            Watch(Vec::new(), line.w.shallow_clone())
+        }
+    }
+    impl Monitor for Watch {
+        fn after_epoch(&mut self, _: &EpochStats) -> Result<bool> {
+            self.0.push(f64::try_from(&self.1)?);
+            Ok(true)
+        }
+    }
+
+    #[test]
+    fn early_stopping_stops_on_patience_and_restores_the_best_epoch() {
+        let losses = vec![5.0, 3.0, 4.0, 2.0, 2.5, 2.0, 3.0, 1.0];
+        let mut model = Scripted {
+            line: Line::new(),
+            losses,
         };
-        fit(
-            &mut Line::new(),
-            &data(),
-            None,
-            options,
-            &mut StopAfter(3),
-            &mut history,
-        )
-        .unwrap();
-        assert_eq!(history.len(), 3);
+        let mut watch = Watch::new(&model.line);
+        let mut session = Session::holding_out(Some(3));
+        session.fit(&mut model, 8, &mut watch).unwrap();
+        // Best at epoch 4; epochs 5-7 bring no lower loss (2.0 ties do not count).
+        assert_eq!(session.history.len(), 7);
+        assert_eq!(session.history[3]["val_loss"], 2.0);
+        let best = session.run.best.as_ref().unwrap();
+        assert_eq!((best.loss, best.epoch), (2.0, 4));
+        assert_eq!(model.line.w(), watch.0[3]);
+        assert_ne!(watch.0[3], watch.0[6]);
+    }
+
+    #[test]
+    fn a_run_ending_on_its_best_weights_resumes_from_its_last() {
+        let losses = vec![3.0, 1.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0];
+        let scripted = || Scripted {
+            line: Line::new(),
+            losses: losses.clone(),
+        };
+        let (mut straight, mut unbroken) = (scripted(), Session::holding_out(None));
+        unbroken.fit(&mut straight, 8, &mut Unmonitored).unwrap();
+
+        let (mut model, mut session) = (scripted(), Session::holding_out(None));
+        let mut watch = Watch::new(&model.line);
+        session.fit(&mut model, 4, &mut watch).unwrap();
+        // Ended on epoch 2's weights, with epoch 4's kept to resume from.
+        assert_eq!(model.line.w(), watch.0[1]);
+        assert!(session.run.last.is_some());
+        session.fit(&mut model, 8, &mut Unmonitored).unwrap();
+        assert_eq!(session.losses(), unbroken.losses());
+        assert_eq!(model.line.w(), straight.line.w());
+    }
+
+    #[test]
+    fn patience_without_holdout_is_an_error() {
+        let mut session = Session::new(0);
+        session.patience = Some(2);
+        let err = session
+            .fit(&mut Line::new(), 3, &mut Unmonitored)
+            .unwrap_err();
+        assert!(err.to_string().contains("validation="), "{err}");
     }
 
     #[test]
     fn divergence_names_the_epoch_and_keeps_finite_weights() {
-        let mut line = Line::new();
-        let mut history = Vec::new();
-        let options = FitOptions {
-            epochs: 2,
-            batch_size: 5,
-        };
-        fit(
-            &mut line,
-            &data(),
-            None,
-            options,
-            &mut Unmonitored,
-            &mut history,
-        )
-        .unwrap();
-        let before = f64::try_from(&line.w).unwrap();
+        let (mut line, mut session) = (Line::new(), Session::new(0));
+        session.fit(&mut line, 2, &mut Unmonitored).unwrap();
+        let before = line.w();
         let poisoned = data();
-        let _ = poisoned.get(3).fill_(f64::NAN);
+        let _ = poisoned.x.get(3).fill_(f64::NAN);
+        let options = FitOptions::new(4, 5);
         let err = fit(
             &mut line,
             &poisoned,
             None,
             options,
+            &mut session.run,
             &mut Unmonitored,
-            &mut history,
+            &mut session.history,
         )
         .unwrap_err();
         assert!(matches!(err, Error::Diverged { epoch: 3, .. }), "{err}");
-        assert_eq!(f64::try_from(&line.w).unwrap(), before);
-        assert_eq!(history.len(), 2);
+        assert_eq!(line.w(), before);
+        assert_eq!(session.history.len(), 2);
     }
 }

@@ -8,9 +8,11 @@
 
 use crate::error::{Error, Result};
 use crate::model::{Layout, Network};
-use crate::nets::{mlp_widths, with_classes, Arch, ConvDecoder, ConvEncoder, Linear, Mlp};
-use crate::optim::Adam;
-use crate::train::Trainable;
+use crate::nets::{
+    mlp_widths, trainable_under, with_classes, Arch, ConvDecoder, ConvEncoder, Linear, Mlp,
+};
+use crate::optim::{Adam, OptimiserState};
+use crate::train::{Rows, Trainable};
 use serde::{Deserialize, Serialize};
 use tch::nn::VarStore;
 use tch::{Device, Kind, Reduction, Tensor};
@@ -188,6 +190,34 @@ impl Trainable for Vae {
     fn var_store(&self) -> &VarStore {
         &self.vs
     }
+
+    /// The mean training loss (reconstruction + beta * KL, the negative ELBO for beta = 1) of
+    /// the held-out rows, one posterior draw each, batch norm in eval mode.
+    fn holdout_loss(&mut self, rows: &Rows) -> Result<f64> {
+        let _guard = tch::no_grad_guard();
+        let terms = self.elbo_terms(&rows.x, rows.classes.as_ref(), false, true)?;
+        let loss = terms
+            .reconstruction
+            .f_add(&terms.kl.f_mul_scalar(self.beta)?)?
+            .f_mean(Kind::Double)?;
+        Ok(f64::try_from(loss)?)
+    }
+
+    fn optimiser_state(&self) -> Result<Option<OptimiserState>> {
+        let Some(adam) = &self.adam else {
+            return Ok(None);
+        };
+        let mut state = OptimiserState::default();
+        adam.save_state("adam", &mut state)?;
+        Ok(Some(state))
+    }
+
+    fn load_optimiser_state(&mut self, state: &OptimiserState) -> Result<()> {
+        self.adam
+            .as_mut()
+            .ok_or_else(|| Error::NotFitted("the optimiser is not set up".into()))?
+            .load_state("adam", state)
+    }
 }
 
 impl Network for Vae {
@@ -238,8 +268,14 @@ impl Network for Vae {
 
     fn start_training(&mut self, lr: Option<f64>) -> Result<()> {
         let lr = lr.unwrap_or(1e-3);
-        self.adam = Some(Adam::new(self.vs.trainable_variables(), lr, 0.9, 0.999)?);
+        self.adam = Some(Adam::new(trainable_under(&self.vs, ""), lr, 0.9, 0.999)?);
         Ok(())
+    }
+
+    fn set_lr(&mut self, lr: f64) {
+        if let Some(adam) = &mut self.adam {
+            adam.set_lr(lr);
+        }
     }
 
     fn generate(&self, n: i64, classes: Option<&Tensor>) -> Result<Tensor> {
@@ -252,7 +288,7 @@ impl Network for Vae {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::train::{fit, FitOptions, Unmonitored};
+    use crate::train::{fit, FitOptions, Run, Unmonitored};
 
     fn layout(width: usize, n_classes: usize) -> Layout {
         Layout {
@@ -285,20 +321,22 @@ mod tests {
         let labels = Tensor::from_slice(&[0i64, 1]).repeat([50]);
         let classes = labels.one_hot(2).to_kind(Kind::Float);
         let x = classes.repeat([1, 3]);
-        let mut history = Vec::new();
-        let options = FitOptions {
-            epochs: 30,
-            batch_size: 16,
+        let rows = Rows {
+            x: x.shallow_clone(),
+            classes: Some(classes.shallow_clone()),
         };
+        let mut history = Vec::new();
         fit(
             &mut vae,
-            &x,
-            Some(&classes),
-            options,
+            &rows,
+            Some(&rows),
+            FitOptions::new(30, 16),
+            &mut Run::new(0),
             &mut Unmonitored,
             &mut history,
         )
         .unwrap();
+        assert!(history[29]["val_loss"] < 0.5 * history[0]["val_loss"]);
         assert!(
             history[29]["loss"] < 0.5 * history[0]["loss"],
             "{history:?}"

@@ -12,13 +12,13 @@ def _interactive() -> bool:
     return bool(getattr(sys.stderr, "isatty", lambda: False)())
 
 
-def progress_bar(total: int, progress: bool | None, desc: str) -> Any | None:
-    """A bar over ``total`` epochs, or ``None`` when ``progress`` is false (``None``: shown only
-    when running interactively)."""
+def progress_bar(total: int, done: int, progress: bool | None, desc: str) -> Any | None:
+    """A bar over ``total`` epochs with ``done`` already trained, or ``None`` when ``progress``
+    is false (``None``: shown only when running interactively)."""
     if progress is None:
         progress = _interactive()
     if not progress:
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, unit="epoch", leave=True)
+    return tqdm(total=total, initial=done, desc=desc, unit="epoch", leave=True)

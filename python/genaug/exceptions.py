@@ -9,6 +9,7 @@ __all__ = [
     "DeviceError",
     "GenaugError",
     "LabelError",
+    "ModelBusyError",
     "NotFittedError",
     "ParameterError",
     "ShapeError",
@@ -50,3 +51,7 @@ class TrainingDivergedError(GenaugError, RuntimeError):
 
 class DeviceError(GenaugError, RuntimeError):
     """The requested device is not available."""
+
+
+class ModelBusyError(GenaugError, RuntimeError):
+    """The model was used from inside its own ``fit`` (a callback), which would wait forever."""

@@ -6,7 +6,7 @@ use super::monitor::{stats_dict, PyMonitor};
 use crate::augment::{labels_to_generate, Strategy};
 use crate::checkpoint;
 use crate::error::{Error, Result};
-use crate::model::{Model, Network};
+use crate::model::{Holdout, Model, Network};
 use crate::train::FitOptions;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
@@ -14,9 +14,28 @@ use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
+use std::thread::ThreadId;
 
 pub struct Shared<N: Network> {
     model: Mutex<Model<N>>,
+    /// The thread running `fit`, whose callbacks must not wait for the model it holds.
+    fitting_on: Mutex<Option<ThreadId>>,
+}
+
+/// Marks a thread as fitting until dropped.
+struct Fitting<'a>(&'a Mutex<Option<ThreadId>>);
+
+impl<'a> Fitting<'a> {
+    fn start(slot: &'a Mutex<Option<ThreadId>>) -> Fitting<'a> {
+        *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(std::thread::current().id());
+        Fitting(slot)
+    }
+}
+
+impl Drop for Fitting<'_> {
+    fn drop(&mut self) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
 }
 
 /// Runs `f`, turning a panic into an error instead of an abort or a `PanicException`.
@@ -33,6 +52,23 @@ fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
 
 pub fn check_count(n: i64, what: &str) -> Result<usize> {
     usize::try_from(n).map_err(|_| Error::Parameter(format!("{what} must be >= 0, got {n}")))
+}
+
+/// The `fit` keywords that say how long and how to train.
+pub fn fit_options(
+    epochs: i64,
+    batch_size: i64,
+    lr: Option<f64>,
+    patience: Option<i64>,
+    resume: bool,
+) -> Result<FitOptions> {
+    Ok(FitOptions {
+        epochs: check_count(epochs, "epochs")?,
+        batch_size: check_count(batch_size, "batch_size")?,
+        patience: patience.map(|p| check_count(p, "patience")).transpose()?,
+        lr,
+        resume,
+    })
 }
 
 pub fn check_seed(seed: Option<i64>) -> Result<Option<u64>> {
@@ -62,23 +98,35 @@ impl<N: Network> Shared<N> {
     pub fn new(model: Model<N>) -> Self {
         Shared {
             model: Mutex::new(model),
+            fitting_on: Mutex::new(None),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Model<N>> {
-        self.model
+    /// The model, once no other thread uses it. On the thread that is running `fit` (in one of
+    /// its callbacks) that would never happen, so it is an error there.
+    fn lock(&self) -> Result<MutexGuard<'_, Model<N>>> {
+        let fitting_on = *self.fitting_on.lock().unwrap_or_else(|p| p.into_inner());
+        if fitting_on == Some(std::thread::current().id()) {
+            return Err(Error::Busy(format!(
+                "this {} is being fitted on this thread (is this a fit callback?); use the \
+                 model after fit returns, or stop training by returning False",
+                N::KIND
+            )));
+        }
+        Ok(self
+            .model
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .unwrap_or_else(|poisoned| poisoned.into_inner()))
     }
 
     /// Runs `f` on the model with the GIL released (the lock is taken without the GIL, so a
-    /// thread holding it can always re-attach).
+    /// thread holding it can always re-attach). Calls from other threads wait their turn.
     pub fn with<R: Send>(
         &self,
         py: Python<'_>,
         f: impl FnOnce(&mut Model<N>) -> Result<R> + Send,
     ) -> PyResult<R> {
-        py.detach(|| guarded(|| f(&mut self.lock())))
+        py.detach(|| guarded(|| f(&mut *self.lock()?)))
             .map_err(PyErr::from)
     }
 
@@ -88,9 +136,8 @@ impl<N: Network> Shared<N> {
         py: Python<'_>,
         x: &Bound<'_, PyAny>,
         y: Option<&Bound<'_, PyAny>>,
-        epochs: i64,
-        batch_size: i64,
-        lr: Option<f64>,
+        options: FitOptions,
+        validation: Option<&Bound<'_, PyAny>>,
         callbacks: Option<&Bound<'_, PyAny>>,
         progress: Option<bool>,
     ) -> PyResult<()> {
@@ -99,10 +146,10 @@ impl<N: Network> Shared<N> {
             .map(|y| read_labels(py, y, "y"))
             .transpose()?
             .map(|(labels, _)| labels);
-        let options = FitOptions {
-            epochs: check_count(epochs, "epochs")?,
-            batch_size: check_count(batch_size, "batch_size")?,
-        };
+        let holdout = validation
+            .map(|v| read_holdout(py, v))
+            .transpose()?
+            .flatten();
         let callbacks: Vec<Py<PyAny>> = match callbacks {
             None => Vec::new(),
             Some(c) if c.is_callable() => vec![c.clone().unbind()],
@@ -111,15 +158,29 @@ impl<N: Network> Shared<N> {
                 .map(|c| c.map(Bound::unbind))
                 .collect::<PyResult<_>>()?,
         };
-        let bar = py
-            .import("genaug._progress")?
-            .call_method1("progress_bar", (options.epochs, progress, N::KIND))?;
+        let done = if options.resume {
+            self.with(py, |m| Ok(m.history.len()))?
+        } else {
+            0
+        };
+        let bar = py.import("genaug._progress")?.call_method1(
+            "progress_bar",
+            (options.epochs, done.min(options.epochs), progress, N::KIND),
+        )?;
         let bar = (!bar.is_none()).then(|| bar.unbind());
         let mut monitor = PyMonitor::new(callbacks, bar);
         let outcome = py.detach(|| {
             guarded(|| {
-                self.lock()
-                    .fit(&data, spec, labels.as_deref(), options, lr, &mut monitor)
+                let mut model = self.lock()?;
+                let _fitting = Fitting::start(&self.fitting_on);
+                model.fit(
+                    &data,
+                    spec,
+                    labels.as_deref(),
+                    holdout.as_ref(),
+                    options,
+                    &mut monitor,
+                )
             })
         });
         monitor.close(py);
@@ -207,12 +268,12 @@ impl<N: Network> Shared<N> {
         Ok(PyTuple::new(py, [x_aug, y_aug])?.into_any())
     }
 
-    pub fn to_bytes(&self, py: Python<'_>) -> PyResult<Vec<u8>> {
-        self.with(py, |m| checkpoint::to_bytes(m))
+    pub fn to_bytes(&self, py: Python<'_>, include_optimizer: bool) -> PyResult<Vec<u8>> {
+        self.with(py, |m| checkpoint::to_bytes(m, include_optimizer))
     }
 
-    pub fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
-        let bytes = self.to_bytes(py)?;
+    pub fn save(&self, py: Python<'_>, path: PathBuf, include_optimizer: bool) -> PyResult<()> {
+        let bytes = self.to_bytes(py, include_optimizer)?;
         py.detach(|| checkpoint::write_atomic(&path, &bytes))
             .map_err(PyErr::from)
     }
@@ -242,6 +303,32 @@ impl<N: Network> Shared<N> {
     pub fn device(&self, py: Python<'_>) -> PyResult<String> {
         self.with(py, |m| Ok(crate::device::device_name(m.device)))
     }
+}
+
+/// `validation=`: a fraction of the training rows, `(x_val, y_val)`, or `x_val` alone.
+fn read_holdout(py: Python<'_>, validation: &Bound<'_, PyAny>) -> PyResult<Option<Holdout>> {
+    if validation.is_none() {
+        return Ok(None);
+    }
+    if let Ok(fraction) = validation.extract::<f64>() {
+        return Ok(Some(Holdout::Fraction(fraction)));
+    }
+    let (x_val, y_val) = match validation.cast::<PyTuple>() {
+        Ok(pair) if pair.len() == 2 => (pair.get_item(0)?, Some(pair.get_item(1)?)),
+        Ok(_) => {
+            return Err(Error::Parameter(
+                "validation must be a fraction, (x_val, y_val) or x_val".into(),
+            )
+            .into())
+        }
+        Err(_) => (validation.clone(), None),
+    };
+    let (rows, _) = read_array(py, &x_val, "the validation x")?;
+    let labels = match y_val {
+        Some(y) if !y.is_none() => Some(read_labels(py, &y, "the validation y")?.0),
+        _ => None,
+    };
+    Ok(Some(Holdout::Rows(rows, labels)))
 }
 
 /// `"balance"` or `{class: final_count}`.
@@ -278,8 +365,8 @@ macro_rules! shared_methods {
         #[pyo3::pymethods]
         impl $class {
             /// Trains the model (a conditional one when integer labels `y` are given); returns
-            /// `self`.
-            #[pyo3(signature = (x, y=None, *, epochs=100, batch_size=64, lr=None, callbacks=None, progress=None))]
+            /// `self`. See the README for `validation`, `patience` and `resume`.
+            #[pyo3(signature = (x, y=None, *, epochs=100, batch_size=64, lr=None, callbacks=None, progress=None, validation=None, patience=None, resume=false))]
             #[allow(clippy::too_many_arguments)]
             fn fit<'py>(
                 slf: pyo3::Bound<'py, Self>,
@@ -290,10 +377,14 @@ macro_rules! shared_methods {
                 lr: Option<f64>,
                 callbacks: Option<&pyo3::Bound<'py, pyo3::PyAny>>,
                 progress: Option<bool>,
+                validation: Option<&pyo3::Bound<'py, pyo3::PyAny>>,
+                patience: Option<i64>,
+                resume: bool,
             ) -> pyo3::PyResult<pyo3::Bound<'py, Self>> {
+                let options = $crate::py::shared::fit_options(epochs, batch_size, lr, patience, resume)?;
                 slf.get()
                     .shared
-                    .fit(slf.py(), x, y, epochs, batch_size, lr, callbacks, progress)?;
+                    .fit(slf.py(), x, y, options, validation, callbacks, progress)?;
                 Ok(slf)
             }
 
@@ -325,18 +416,30 @@ macro_rules! shared_methods {
                 self.shared.augment(py, batch, n, seed, labels, strategy)
             }
 
-            /// Writes the model (weights, scaler, config, seed state, history) to one
+            /// Writes the model (weights, scaler, config, seed state, history and, with
+            /// `include_optimizer`, the optimiser state to resume training from) to one
             /// `.safetensors` file.
-            fn save(&self, py: pyo3::Python<'_>, path: std::path::PathBuf) -> pyo3::PyResult<()> {
-                self.shared.save(py, path)
+            #[pyo3(signature = (path, *, include_optimizer=true))]
+            fn save(
+                &self,
+                py: pyo3::Python<'_>,
+                path: std::path::PathBuf,
+                include_optimizer: bool,
+            ) -> pyo3::PyResult<()> {
+                self.shared.save(py, path, include_optimizer)
             }
 
             /// The model as checkpoint bytes (what `save` writes).
+            #[pyo3(signature = (*, include_optimizer=true))]
             fn to_bytes<'py>(
                 &self,
                 py: pyo3::Python<'py>,
+                include_optimizer: bool,
             ) -> pyo3::PyResult<pyo3::Bound<'py, pyo3::types::PyBytes>> {
-                Ok(pyo3::types::PyBytes::new(py, &self.shared.to_bytes(py)?))
+                Ok(pyo3::types::PyBytes::new(
+                    py,
+                    &self.shared.to_bytes(py, include_optimizer)?,
+                ))
             }
 
             /// One dict per completed epoch: losses, figures, `epoch` and `seconds`.
