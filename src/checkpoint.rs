@@ -1,7 +1,8 @@
 //! One-file checkpoints: every weight, buffer and scaler bound as an f32 safetensors tensor,
 //! with the config, data spec, classes, seed state and history as JSON metadata, and optionally
 //! the training run (optimiser moments as `optim.*` tensors, the best held-out epoch's weights as
-//! `best.*`, counters and the run's seed as metadata) so that training resumes exactly. Written
+//! `best.*` and the last epoch's as `last.*` when the model holds the best, counters, the run's
+//! seed and early-stopping settings as metadata) so that training resumes exactly. Written
 //! to a temporary file and renamed into place, so an existing checkpoint is never half-overwritten.
 
 use crate::data::Scaler;
@@ -9,7 +10,8 @@ use crate::error::{Error, Result};
 use crate::model::{Fitted, Layout, Model, Network};
 use crate::optim::OptimiserState;
 use crate::seed::SeedStream;
-use crate::train::{Best, Run, Weights};
+use crate::seed::TorchRng;
+use crate::train::{Best, HeldOut, Run, Weights};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -71,6 +73,8 @@ fn json<T: serde::Serialize>(value: &T) -> Result<String> {
 #[derive(Serialize, Deserialize)]
 struct RunRecord {
     seed: u64,
+    held_out: HeldOut,
+    patience: Option<usize>,
     /// The best held-out epoch and its loss.
     best: Option<(usize, f64)>,
     /// The optimisers' counters and learning rates.
@@ -106,13 +110,16 @@ pub fn to_bytes<N: Network>(model: &Model<N>, include_optimizer: bool) -> Result
         for (name, var) in fitted.net.var_store().variables() {
             tensors.push((format!("net.{name}"), var));
         }
-        if let (true, Some(run), Some(state)) = (
-            include_optimizer,
-            &fitted.run,
-            fitted.net.optimiser_state()?,
-        ) {
+        let run = fitted.run.as_ref().filter(|_| include_optimizer);
+        let state = match run {
+            Some(_) => fitted.net.optimiser_state()?,
+            None => None,
+        };
+        if let (Some(run), Some(state)) = (run, state) {
             let record = RunRecord {
                 seed: run.seed,
+                held_out: run.held_out,
+                patience: run.patience,
                 best: run.best.as_ref().map(|best| (best.epoch, best.loss)),
                 scalars: state.scalars,
                 last: run.last.is_some(),
@@ -263,13 +270,17 @@ pub fn restore<N: Network>(checkpoint: &Checkpoint) -> Result<Model<N>> {
             "checkpoint scaler does not match its data spec".into(),
         ));
     }
-    let mut net = N::build(&model.config, &layout, Device::Cpu)?;
+    // Building draws initial weights (overwritten below) from libtorch's shared generator.
+    let mut net = {
+        let _rng = TorchRng::lock()?;
+        N::build(&model.config, &layout, Device::Cpu)?
+    };
     for (name, mut var) in net.var_store().variables() {
         let _guard = tch::no_grad_guard();
         var.f_copy_(checkpoint.sized_tensor(&format!("net.{name}"), &var)?)?;
     }
     let run = if checkpoint.metadata.contains_key("run") {
-        Some(restore_run(checkpoint, &mut net)?)
+        Some(restore_run(checkpoint, &mut net, model.history.len())?)
     } else {
         None
     };
@@ -284,9 +295,18 @@ pub fn restore<N: Network>(checkpoint: &Checkpoint) -> Result<Model<N>> {
     Ok(model)
 }
 
-/// Sets up `net`'s optimisers from the checkpoint's training run and returns the run.
-fn restore_run<N: Network>(checkpoint: &Checkpoint, net: &mut N) -> Result<Run> {
+/// Sets up `net`'s optimisers from the checkpoint's training run (of `epochs` epochs) and
+/// returns the run.
+fn restore_run<N: Network>(checkpoint: &Checkpoint, net: &mut N, epochs: usize) -> Result<Run> {
     let record: RunRecord = checkpoint.field("run")?;
+    let best_epoch_ok = record
+        .best
+        .is_none_or(|(epoch, loss)| (1..=epochs).contains(&epoch) && loss.is_finite());
+    if !best_epoch_ok || (record.last && record.best.is_none()) {
+        return Err(Error::Checkpoint(
+            "checkpoint's early-stopping record does not match its history".into(),
+        ));
+    }
     let state = OptimiserState {
         tensors: checkpoint
             .tensors
@@ -324,6 +344,8 @@ fn restore_run<N: Network>(checkpoint: &Checkpoint, net: &mut N) -> Result<Run> 
     };
     Ok(Run {
         seed: record.seed,
+        held_out: record.held_out,
+        patience: record.patience,
         best,
         last: record.last.then(|| weights("last")).transpose()?,
     })

@@ -24,7 +24,8 @@ use tch::{Device, Kind, Reduction, Tensor};
 
 /// Rows in the fixed batches behind the diversity figure.
 const PROBE_ROWS: i64 = 256;
-/// At most this many held-out rows enter the validation MMD (its cost is quadratic).
+/// At most this many held-out rows, chosen at random, enter the validation MMD (its cost is
+/// quadratic).
 const HOLDOUT_ROWS: i64 = 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -343,18 +344,14 @@ impl Trainable for Gan {
     }
 
     fn begin_fit(&mut self, rows: &Rows) -> Result<()> {
-        let count = rows.len();
-        let n = count.min(PROBE_ROWS);
-        let index = Tensor::f_randperm(count, (Kind::Int64, rows.x.device()))?.f_narrow(0, 0, n)?;
-        let real = rows.x.f_index_select(0, &index)?;
+        let real = rows.random_subset(PROBE_ROWS)?;
         self.probe = Some(Probe {
-            z: Tensor::f_randn([n, self.latent_dim()], (Kind::Float, rows.x.device()))?,
-            classes: rows
-                .classes
-                .as_ref()
-                .map(|c| c.f_index_select(0, &index))
-                .transpose()?,
-            real_spread: mean_pairwise_distance(&real)?,
+            z: Tensor::f_randn(
+                [real.len(), self.latent_dim()],
+                (Kind::Float, real.x.device()),
+            )?,
+            real_spread: mean_pairwise_distance(&real.x)?,
+            classes: real.classes,
         });
         Ok(())
     }
@@ -364,18 +361,17 @@ impl Trainable for Gan {
     /// generated rows come to match real ones in both place and spread.
     fn holdout_loss(&mut self, rows: &Rows) -> Result<f64> {
         let _guard = tch::no_grad_guard();
-        let n = rows.len().min(HOLDOUT_ROWS);
-        let real = rows.x.f_narrow(0, 0, n)?;
-        let classes = rows
-            .classes
-            .as_ref()
-            .map(|c| c.f_narrow(0, 0, n))
-            .transpose()?;
-        let z = Tensor::f_randn([n, self.latent_dim()], (Kind::Float, real.device()))?;
-        let fake = self.generate_unit(&z, classes.as_ref())?;
+        // A random subset (the same every epoch: the caller seeds this call alike).
+        let real = rows.random_subset(HOLDOUT_ROWS)?;
+        let classes = real.classes.as_ref();
+        let z = Tensor::f_randn(
+            [real.len(), self.latent_dim()],
+            (Kind::Float, real.x.device()),
+        )?;
+        let fake = self.generate_unit(&z, classes)?;
         mmd(
-            &with_classes(&real, classes.as_ref())?,
-            &with_classes(&fake, classes.as_ref())?,
+            &with_classes(&real.x, classes)?,
+            &with_classes(&fake, classes)?,
         )
     }
 

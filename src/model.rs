@@ -5,7 +5,9 @@ use crate::data::{tensor_values, Array, DataSpec, Scaler};
 use crate::error::{Error, Result};
 use crate::nets::{Arch, ImageShape};
 use crate::seed::{derive, with_seed, SeedStream};
-use crate::train::{self, seed_part, EpochStats, FitOptions, Monitor, Rows, Run, Trainable};
+use crate::train::{
+    self, seed_part, EpochStats, FitOptions, HeldOut, Monitor, Rows, Run, Trainable,
+};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tch::{Device, Kind, Tensor};
@@ -63,6 +65,15 @@ pub enum Holdout {
     Rows(Array, Option<Vec<i64>>),
 }
 
+impl Holdout {
+    fn kind(&self) -> HeldOut {
+        match self {
+            Holdout::Fraction(fraction) => HeldOut::Fraction(*fraction),
+            Holdout::Rows(..) => HeldOut::Rows,
+        }
+    }
+}
+
 pub struct Model<N: Network> {
     pub config: N::Config,
     pub device: Device,
@@ -115,8 +126,13 @@ impl<N: Network> Model<N> {
             n_classes: classes.len(),
             image: N::arch(&self.config).resolve(x.sample_shape())?,
         };
+        train::check_early_stopping(&options, holdout.is_some())?;
         let scaler = Scaler::fit(x);
-        let mut run = Run::new(self.seeds.next_seed());
+        // The model's seed stream advances only once the arguments have passed their checks.
+        let mut seeds = self.seeds;
+        let mut run = Run::new(seeds.next_seed());
+        run.held_out = holdout.map_or(HeldOut::None, Holdout::kind);
+        run.patience = options.patience;
         let device = self.device;
         let config = &self.config;
         let mut net = with_seed(derive(run.seed, seed_part::BUILD), || -> Result<N> {
@@ -127,6 +143,7 @@ impl<N: Network> Model<N> {
         let (rows, held) = training_rows::<N>(
             x, labels, holdout, &scaler, &classes, &layout, run.seed, device,
         )?;
+        self.seeds = seeds;
         let mut history = Vec::new();
         let outcome = train::fit(
             &mut net,
@@ -151,7 +168,8 @@ impl<N: Network> Model<N> {
         outcome
     }
 
-    /// Continues the last run on `x` until the history holds `options.epochs` epochs.
+    /// Continues the last run on `x` until the history holds `options.epochs` epochs. Held-out
+    /// rows and patience not given are the run's own.
     fn resume(
         &mut self,
         x: &Array,
@@ -180,9 +198,27 @@ impl<N: Network> Model<N> {
             ))
         })?;
         x.validate_like(&fitted.layout.sample_shape, "x")?;
-        if let Some(lr) = options.lr {
-            fitted.net.set_lr(lr);
-        }
+        let own;
+        let holdout = match (holdout, run.held_out) {
+            (Some(holdout), _) => Some(holdout),
+            (None, HeldOut::Fraction(fraction)) => {
+                own = Holdout::Fraction(fraction);
+                Some(&own)
+            }
+            (None, HeldOut::Rows) => {
+                return Err(Error::Parameter(
+                    "this run held out rows of its own: pass validation=(x_val, y_val) again \
+                     to resume it"
+                        .into(),
+                ))
+            }
+            (None, HeldOut::None) => None,
+        };
+        let options = FitOptions {
+            patience: options.patience.or(run.patience),
+            ..options
+        };
+        train::check_early_stopping(&options, holdout.is_some())?;
         let (rows, held) = training_rows::<N>(
             x,
             labels,
@@ -193,6 +229,11 @@ impl<N: Network> Model<N> {
             run.seed,
             *device,
         )?;
+        if let Some(lr) = options.lr {
+            fitted.net.set_lr(lr);
+        }
+        run.held_out = holdout.map_or(HeldOut::None, Holdout::kind);
+        run.patience = options.patience;
         train::fit(
             &mut fitted.net,
             &rows,
@@ -354,8 +395,8 @@ fn holdout_rows(labels: Option<&[i64]>, rows: usize, fraction: f64, seed: u64) -
             "validation must be a fraction between 0 and 1 or (x_val, y_val), got {fraction}"
         )));
     }
-    let order = with_seed(derive(seed, seed_part::SPLIT), || {
-        Tensor::f_randperm(rows as i64, (Kind::Int64, Device::Cpu))
+    let order = with_seed(derive(seed, seed_part::SPLIT), || -> Result<Tensor> {
+        Ok(Tensor::f_randperm(rows as i64, (Kind::Int64, Device::Cpu))?)
     })?;
     let order = Vec::<i64>::try_from(order)?;
     let group = |row: i64| labels.map_or(0, |l| l[row as usize]);
@@ -394,17 +435,7 @@ fn split(rows: &Rows, held: &[i64], device: Device) -> Result<(Rows, Rows)> {
         is_held[row as usize] = true;
     }
     let kept: Vec<i64> = (0..n).filter(|&row| !is_held[row as usize]).collect();
-    let take = |index: &[i64]| -> Result<Rows> {
-        let index = Tensor::f_from_slice(index)?.f_to_device(device)?;
-        Ok(Rows {
-            x: rows.x.f_index_select(0, &index)?,
-            classes: rows
-                .classes
-                .as_ref()
-                .map(|c| c.f_index_select(0, &index))
-                .transpose()?,
-        })
-    };
+    let take = |index: &[i64]| rows.select(&Tensor::f_from_slice(index)?.f_to_device(device)?);
     Ok((take(&kept)?, take(held)?))
 }
 

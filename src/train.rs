@@ -9,6 +9,7 @@
 use crate::error::{Error, Result};
 use crate::optim::OptimiserState;
 use crate::seed::{derive, TorchRng};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Instant;
 use tch::nn::VarStore;
@@ -42,6 +43,36 @@ impl Rows {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The rows at `index` (an Int64 tensor on their device).
+    pub fn select(&self, index: &Tensor) -> Result<Rows> {
+        Ok(Rows {
+            x: self.x.f_index_select(0, index)?,
+            classes: self
+                .classes
+                .as_ref()
+                .map(|c| c.f_index_select(0, index))
+                .transpose()?,
+        })
+    }
+
+    /// `size` rows from `start`.
+    pub fn slice(&self, start: i64, size: i64) -> Result<Rows> {
+        Ok(Rows {
+            x: self.x.f_narrow(0, start, size)?,
+            classes: self
+                .classes
+                .as_ref()
+                .map(|c| c.f_narrow(0, start, size))
+                .transpose()?,
+        })
+    }
+
+    /// At most `n` rows chosen at random with libtorch's generator.
+    pub fn random_subset(&self, n: i64) -> Result<Rows> {
+        let order = Tensor::f_randperm(self.len(), (Kind::Int64, self.x.device()))?;
+        self.select(&order.f_narrow(0, 0, n.min(self.len()))?)
     }
 }
 
@@ -125,10 +156,22 @@ pub struct Best {
     pub weights: Weights,
 }
 
+/// Which rows a run held out, so that a resumed fit that does not say holds out the same.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum HeldOut {
+    None,
+    /// This fraction of the training rows, chosen with the run's seed.
+    Fraction(f64),
+    /// Rows of the caller's own, which a resumed fit must be given again.
+    Rows,
+}
+
 /// What a training run keeps between `fit` calls so that it can continue exactly: the seed its
-/// epochs draw from and its early-stopping record.
+/// epochs draw from, its early-stopping settings and record.
 pub struct Run {
     pub seed: u64,
+    pub held_out: HeldOut,
+    pub patience: Option<usize>,
     pub best: Option<Best>,
     /// The last epoch's weights while the model holds the best epoch's instead: a resumed run
     /// continues from these.
@@ -139,8 +182,18 @@ impl Run {
     pub fn new(seed: u64) -> Run {
         Run {
             seed,
+            held_out: HeldOut::None,
+            patience: None,
             best: None,
             last: None,
+        }
+    }
+
+    /// Whether `patience` epochs have passed without a better held-out loss.
+    fn out_of_patience(&self, patience: Option<usize>, epochs: usize) -> bool {
+        match (patience, &self.best) {
+            (Some(patience), Some(best)) => epochs.saturating_sub(best.epoch) >= patience,
+            _ => false,
         }
     }
 }
@@ -164,8 +217,8 @@ pub trait Monitor {
 pub struct Unmonitored;
 impl Monitor for Unmonitored {}
 
-/// Trains `model` on `rows` until `history` holds `options.epochs` epochs, appending one entry
-/// per completed epoch. With `holdout` rows each epoch also records `val_loss`; training stops
+/// Trains `model` on `rows` until `history` holds `options.epochs` epochs (or patience has run
+/// out: then it trains nothing), appending one entry per completed epoch. With `holdout` rows each epoch also records `val_loss`; training stops
 /// after `options.patience` epochs without improvement, and a fit that ends without an error
 /// ends with the best epoch's weights (the last epoch's are kept in `run` to resume from).
 /// On divergence or a `between_batches` error the model (weights and optimisers) is restored to
@@ -180,16 +233,17 @@ pub fn fit<M: Trainable>(
     history: &mut Vec<EpochStats>,
 ) -> Result<()> {
     options.validate()?;
-    if options.patience.is_some() && holdout.is_none() {
-        return Err(Error::Parameter(
-            "patience needs held-out rows: pass validation= as well".into(),
-        ));
+    check_early_stopping(&options, holdout.is_some())?;
+    let done = history.len();
+    if done >= options.epochs || (holdout.is_some() && run.out_of_patience(options.patience, done))
+    {
+        return Ok(());
     }
     if let Some(last) = run.last.take() {
         restore_weights(model.var_store(), &last)?;
     }
     {
-        let mut rng = TorchRng::lock();
+        let mut rng = TorchRng::lock()?;
         rng.seed(derive(run.seed, seed_part::BEGIN));
         model.begin_fit(rows)?;
     }
@@ -199,7 +253,7 @@ pub fn fit<M: Trainable>(
         let saved = Snapshot::take(model)?;
         let outcome = {
             // Held for the epoch only, so that callbacks may use other models.
-            let mut rng = TorchRng::lock();
+            let mut rng = TorchRng::lock()?;
             rng.seed(derive(run.seed, epoch as u64));
             train_epoch(model, rows, options.batch_size, epoch, monitor).and_then(|mut stats| {
                 if let Some(holdout) = holdout {
@@ -230,10 +284,7 @@ pub fn fit<M: Trainable>(
             }
         }
         history.push(stats.clone());
-        let out_of_patience = match (options.patience, &run.best) {
-            (Some(patience), Some(best)) => epoch - best.epoch >= patience,
-            _ => false,
-        };
+        let out_of_patience = run.out_of_patience(options.patience, epoch);
         if !monitor.after_epoch(&stats)? || out_of_patience {
             break;
         }
@@ -243,6 +294,16 @@ pub fn fit<M: Trainable>(
             run.last = Some(copy_weights(model.var_store())?);
             restore_weights(model.var_store(), &best.weights)?;
         }
+    }
+    Ok(())
+}
+
+/// Patience needs held-out rows to watch.
+pub fn check_early_stopping(options: &FitOptions, has_holdout: bool) -> Result<()> {
+    if options.patience.is_some() && !has_holdout {
+        return Err(Error::Parameter(
+            "patience needs held-out rows: pass validation= as well".into(),
+        ));
     }
     Ok(())
 }
@@ -277,14 +338,8 @@ fn train_epoch<M: Trainable>(
     while start < count {
         monitor.between_batches()?;
         let size = batch.min(count - start);
-        let index = order.f_narrow(0, start, size)?;
-        let xb = rows.x.f_index_select(0, &index)?;
-        let cb = rows
-            .classes
-            .as_ref()
-            .map(|c| c.f_index_select(0, &index))
-            .transpose()?;
-        for (name, loss) in model.train_batch(&xb, cb.as_ref())? {
+        let batch = rows.select(&order.f_narrow(0, start, size)?)?;
+        for (name, loss) in model.train_batch(&batch.x, batch.classes.as_ref())? {
             let weighted = loss.f_mul_scalar(size)?;
             match totals.iter_mut().find(|(known, _, _)| *known == name) {
                 Some((_, total, counted)) => {
@@ -579,6 +634,10 @@ mod tests {
         assert_eq!((best.loss, best.epoch), (2.0, 4));
         assert_eq!(model.line.w(), watch.0[3]);
         assert_ne!(watch.0[3], watch.0[6]);
+        // Patience has run out: resuming trains nothing and keeps the best weights.
+        session.fit(&mut model, 8, &mut watch).unwrap();
+        assert_eq!(session.history.len(), 7);
+        assert_eq!(model.line.w(), watch.0[3]);
     }
 
     #[test]

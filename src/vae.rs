@@ -17,6 +17,9 @@ use serde::{Deserialize, Serialize};
 use tch::nn::VarStore;
 use tch::{Device, Kind, Reduction, Tensor};
 
+/// Held-out rows per forward pass when measuring the held-out loss.
+const HOLDOUT_CHUNK: i64 = 4096;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VaeConfig {
     pub latent_dim: i64,
@@ -195,12 +198,21 @@ impl Trainable for Vae {
     /// the held-out rows, one posterior draw each, batch norm in eval mode.
     fn holdout_loss(&mut self, rows: &Rows) -> Result<f64> {
         let _guard = tch::no_grad_guard();
-        let terms = self.elbo_terms(&rows.x, rows.classes.as_ref(), false, true)?;
-        let loss = terms
-            .reconstruction
-            .f_add(&terms.kl.f_mul_scalar(self.beta)?)?
-            .f_mean(Kind::Double)?;
-        Ok(f64::try_from(loss)?)
+        let mut total = 0.0;
+        let mut start = 0;
+        // In chunks, so that a large held-out set does not need one huge forward pass.
+        while start < rows.len() {
+            let size = HOLDOUT_CHUNK.min(rows.len() - start);
+            let chunk = rows.slice(start, size)?;
+            let terms = self.elbo_terms(&chunk.x, chunk.classes.as_ref(), false, true)?;
+            let loss = terms
+                .reconstruction
+                .f_add(&terms.kl.f_mul_scalar(self.beta)?)?
+                .f_sum(Kind::Double)?;
+            total += f64::try_from(loss)?;
+            start += size;
+        }
+        Ok(total / rows.len() as f64)
     }
 
     fn optimiser_state(&self) -> Result<Option<OptimiserState>> {

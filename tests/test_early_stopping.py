@@ -36,7 +36,25 @@ def test_patience_stops_and_restores_the_best_epoch(blobs):
     )
     assert [s["val_loss"] for s in at_best.history] == losses[:best]
     assert np.array_equal(stopped.sample(20, y=1, seed=4), at_best.sample(20, y=1, seed=4))
-    last = small_vae().fit(x, y, epochs=len(losses), batch_size=16, lr=1e-2, progress=False)
+
+    # The same run with an error after its last epoch keeps that epoch's weights instead.
+    def fail_at_the_end(stats):
+        if stats["epoch"] == len(losses):
+            raise RuntimeError("stop")
+
+    last = small_vae()
+    with pytest.raises(RuntimeError, match="stop"):
+        last.fit(
+            x,
+            y,
+            epochs=300,
+            batch_size=16,
+            lr=1e-2,
+            validation=0.3,
+            callbacks=fail_at_the_end,
+            progress=False,
+        )
+    assert [s["val_loss"] for s in last.history] == losses
     assert not np.array_equal(stopped.sample(20, y=1, seed=4), last.sample(20, y=1, seed=4))
 
 
@@ -79,3 +97,7 @@ def test_bad_validation_arguments(blobs):
     with pytest.raises(genaug.DataError, match="validation x"):
         vae.fit(x, y, epochs=2, validation=(np.full((2, 5), np.nan), [0, 1]), progress=False)
     assert not vae.is_fitted
+    # Rejected fits leave the seed stream alone: the next fit is that of a fresh model.
+    vae.fit(x, y, epochs=2, progress=False)
+    fresh = small_vae().fit(x, y, epochs=2, progress=False)
+    assert np.array_equal(vae.sample(5, y=0), fresh.sample(5, y=0))

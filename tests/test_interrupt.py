@@ -48,5 +48,5 @@ def test_sigint_stops_fit_and_keeps_the_model():
     word, epochs, shape = interrupted.split(" ", 2)
     assert word == "interrupted" and int(epochs) >= 2 and shape.strip() == "(3, 64)"
     # Signals are checked every 0.1 s between minibatches; generous for a busy machine.
-    assert elapsed < 3
+    assert elapsed < 5
     assert out.split() == ["resumed", "True", "True"]

@@ -11,7 +11,8 @@ import pytest
 MODELS = {
     "vae": lambda: genaug.VAE(latent_dim=2, hidden=(16,), seed=3),
     "gan-bce": lambda: genaug.GAN(latent_dim=4, hidden=(16,), seed=3),
-    # 70 rows in batches of 16 make 5 batches an epoch: the generator's pace crosses epochs.
+    # 56 training rows in batches of 16 make 4 batches an epoch, not a multiple of n_critic:
+    # the generator's pace crosses epochs.
     "gan-wgan-gp": lambda: genaug.GAN(
         latent_dim=4, hidden=(16,), loss="wgan-gp", n_critic=3, seed=3
     ),
@@ -59,6 +60,22 @@ def test_resume_continues_early_stopping(blobs):
     resumed = genaug.from_bytes(halted.to_bytes()).fit(x, y, epochs=300, resume=True, **fit)
     assert losses(resumed.history) == losses(straight.history)
     assert np.array_equal(resumed.sample(8, y=0, seed=2), straight.sample(8, y=0, seed=2))
+
+
+def test_resume_keeps_the_runs_validation_and_patience(blobs):
+    x, y = blobs
+    fit = {"batch_size": 16, "progress": False}
+    vae = MODELS["vae"]().fit(x, y, epochs=2, validation=0.2, patience=50, **fit)
+    vae.fit(x, y, epochs=4, resume=True, **fit)
+    assert all("val_loss" in stats for stats in vae.history)
+    straight = MODELS["vae"]().fit(x, y, epochs=4, validation=0.2, **fit)
+    assert losses(vae.history) == losses(straight.history)
+
+    own = MODELS["vae"]().fit(x, y, epochs=2, validation=(x[:9], y[:9]), **fit)
+    with pytest.raises(genaug.ParameterError, match="pass validation="):
+        own.fit(x, y, epochs=4, resume=True, **fit)
+    own.fit(x, y, epochs=4, resume=True, validation=(x[:9], y[:9]), **fit)
+    assert len(own.history) == 4
 
 
 def test_checkpoint_without_optimiser_samples_but_cannot_resume(blobs, tmp_path):

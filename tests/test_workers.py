@@ -45,39 +45,48 @@ def test_process_pool_gets_fitted_and_unfitted_models(blobs, cvae):
     assert not unfitted.is_fitted
 
 
-def test_dataloader_workers_augment_each_batch(blobs, cvae):
-    x, y = blobs
-    dataset = TensorDataset(torch.tensor(x, dtype=torch.float32), torch.tensor(y))
-    collate = AugmentCollate(cvae, strategy="balance")
+def spawn_loader(dataset, collate, batch_size):
     # "spawn" makes the workers unpickle the collate function (and so the model).
-    loader = DataLoader(
+    return DataLoader(
         dataset,
-        batch_size=35,
-        shuffle=True,
+        batch_size=batch_size,
         num_workers=2,
         collate_fn=collate,
         multiprocessing_context="spawn",
         generator=torch.Generator().manual_seed(0),
     )
-    batches = list(loader)
+
+
+def test_dataloader_workers_balance_each_batch(blobs, cvae):
+    x, y = blobs
+    dataset = TensorDataset(torch.tensor(x, dtype=torch.float32), torch.tensor(y))
+    batches = list(spawn_loader(dataset, AugmentCollate(cvae, strategy="balance"), 35))
     assert len(batches) == 2
-    generated = []
-    for xb, yb in batches:
+    for (xb, yb), first in zip(batches, (0, 35), strict=True):
         assert xb.dtype == torch.float32 and yb.dtype == torch.int64
+        assert torch.equal(yb[:35], torch.tensor(y[first : first + 35]))
         counts = np.bincount(yb.numpy(), minlength=3)
         present = counts[counts > 0]
         assert (present == present.max()).all()
-        generated.append(xb[35:].numpy())
-    # Each worker draws its own seeds: the two batches' generated rows differ.
-    assert generated[0].shape != generated[1].shape or not np.array_equal(*generated)
+
+
+def test_dataloader_workers_draw_different_rows(blobs):
+    x, _ = blobs
+    vae = genaug.VAE(latent_dim=2, hidden=(16,), seed=0).fit(x, epochs=3, progress=False)
+    dataset = TensorDataset(torch.tensor(x))
+    batches = [b for (b,) in spawn_loader(dataset, AugmentCollate(vae, 10), 35)]
+    assert [tuple(b.shape) for b in batches] == [(45, 5), (45, 5)]
+    assert torch.equal(batches[0][:35], torch.tensor(x[:35]))
+    # An unconditional model's rows do not depend on the batch: only the seeds tell them apart,
+    # and each worker draws its own.
+    assert not torch.equal(batches[0][35:], batches[1][35:])
 
 
 def test_collate_in_the_main_process(blobs):
     x, _ = blobs
     vae = genaug.VAE(latent_dim=2, hidden=(16,), seed=0).fit(x, epochs=2, progress=False)
-    # TensorDataset yields 1-tuples; the inner collate picks the tensors out.
-    collate = AugmentCollate(vae, 4, collate_fn=lambda items: torch.stack([i[0] for i in items]))
-    loader = DataLoader(TensorDataset(torch.tensor(x)), batch_size=10, collate_fn=collate)
+    collate = AugmentCollate(vae, 4, collate_fn=lambda items: torch.stack(items))
+    loader = DataLoader(torch.tensor(x), batch_size=10, collate_fn=collate)
     torch.manual_seed(0)
     first = next(iter(loader))
     torch.manual_seed(0)

@@ -26,8 +26,9 @@ class AugmentCollate:
     """Collates a batch as ``collate_fn`` (default: PyTorch's ``default_collate``) does, then
     extends it with generated rows.
 
-    - A batch that collates to one tensor ``x`` (an unconditional model): ``x`` followed by ``n``
-      generated rows.
+    - A batch that collates to one tensor ``x``, or to ``[x]`` (as a ``TensorDataset(x)``
+      does), for an unconditional model: ``x`` followed by ``n`` generated rows, in the same
+      structure.
     - A batch that collates to ``(x, y)`` (a conditional model): ``(x_aug, y_aug)`` from
       ``model.augment(x, n, labels=y, strategy=strategy)``, that is ``n`` rows shared among the
       batch's classes in proportion, or the classes topped up by ``strategy`` ("balance", the
@@ -57,14 +58,9 @@ class AugmentCollate:
         batch = self.collate_fn(items)
         seed = int(torch.randint(_SEED_LIMIT, ()).item())
         if isinstance(batch, torch.Tensor):
-            if self.model.classes_ is not None:
-                raise ParameterError(
-                    "this model is conditional: the dataset must yield (x, y) pairs"
-                )
-            if self.n is None:
-                raise ParameterError("AugmentCollate(model, n) needs n for an unconditional model")
-            x_aug = self.model.augment(_numpy(batch), self.n, seed)
-            return torch.as_tensor(x_aug, dtype=batch.dtype)
+            return self._extend(batch, seed)
+        if isinstance(batch, Sequence) and len(batch) == 1 and isinstance(batch[0], torch.Tensor):
+            return [self._extend(batch[0], seed)]
         if isinstance(batch, Sequence) and len(batch) == 2:
             x, y = batch
             if not (isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)):
@@ -76,6 +72,13 @@ class AugmentCollate:
         raise ParameterError(
             f"AugmentCollate expects batches that collate to x or (x, y), got {type(batch)}"
         )
+
+    def _extend(self, x: torch.Tensor, seed: int) -> torch.Tensor:
+        if self.model.classes_ is not None:
+            raise ParameterError("this model is conditional: the dataset must yield (x, y) pairs")
+        if self.n is None:
+            raise ParameterError("AugmentCollate(model, n) needs n for an unconditional model")
+        return torch.as_tensor(self.model.augment(_numpy(x), self.n, seed), dtype=x.dtype)
 
 
 def _numpy(tensor: torch.Tensor) -> np.ndarray:

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::model::{Holdout, Model, Network};
 use crate::train::FitOptions;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyTuple};
+use pyo3::types::{PyDict, PyFloat, PyInt, PyList, PyTuple};
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
@@ -310,8 +310,8 @@ fn read_holdout(py: Python<'_>, validation: &Bound<'_, PyAny>) -> PyResult<Optio
     if validation.is_none() {
         return Ok(None);
     }
-    if let Ok(fraction) = validation.extract::<f64>() {
-        return Ok(Some(Holdout::Fraction(fraction)));
+    if validation.is_instance_of::<PyFloat>() || validation.is_instance_of::<PyInt>() {
+        return Ok(Some(Holdout::Fraction(validation.extract()?)));
     }
     let (x_val, y_val) = match validation.cast::<PyTuple>() {
         Ok(pair) if pair.len() == 2 => (pair.get_item(0)?, Some(pair.get_item(1)?)),
