@@ -9,8 +9,7 @@ use crate::data::Scaler;
 use crate::error::{Error, Result};
 use crate::model::{Fitted, Layout, Model, Network};
 use crate::optim::OptimiserState;
-use crate::seed::SeedStream;
-use crate::seed::TorchRng;
+use crate::seed::{SeedStream, TorchRng};
 use crate::train::{Best, HeldOut, Run, Weights};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde::de::DeserializeOwned;
@@ -322,17 +321,14 @@ fn restore_run<N: Network>(checkpoint: &Checkpoint, net: &mut N, epochs: usize) 
     net.load_optimiser_state(&state)?;
     // A set of weights stored under `prefix`, one tensor per variable of the net.
     let weights = |prefix: &str| -> Result<Weights> {
-        let mut weights = net
-            .var_store()
+        net.var_store()
             .variables()
             .into_iter()
             .map(|(name, var)| {
                 let saved = checkpoint.sized_tensor(&format!("{prefix}.{name}"), &var)?;
                 Ok((name, saved.shallow_clone()))
             })
-            .collect::<Result<Weights>>()?;
-        weights.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(weights)
+            .collect()
     };
     let best = match record.best {
         None => None,

@@ -218,9 +218,10 @@ pub struct Unmonitored;
 impl Monitor for Unmonitored {}
 
 /// Trains `model` on `rows` until `history` holds `options.epochs` epochs (or patience has run
-/// out: then it trains nothing), appending one entry per completed epoch. With `holdout` rows each epoch also records `val_loss`; training stops
-/// after `options.patience` epochs without improvement, and a fit that ends without an error
-/// ends with the best epoch's weights (the last epoch's are kept in `run` to resume from).
+/// out: then it trains nothing), appending one entry per completed epoch. With `holdout` rows
+/// each epoch also records `val_loss`; training stops after `options.patience` epochs without
+/// improvement, and a fit that ends without an error ends with the best epoch's weights (the
+/// last epoch's are kept in `run` to resume from).
 /// On divergence or a `between_batches` error the model (weights and optimisers) is restored to
 /// the end of the last completed epoch before the error is returned.
 pub fn fit<M: Trainable>(
@@ -389,13 +390,10 @@ impl Snapshot {
 /// Copies of every variable.
 pub fn copy_weights(vs: &VarStore) -> Result<Weights> {
     let _guard = tch::no_grad_guard();
-    let mut weights = vs
-        .variables()
+    vs.variables()
         .into_iter()
         .map(|(name, t)| Ok((name, t.f_detach_copy()?)))
-        .collect::<Result<Weights>>()?;
-    weights.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(weights)
+        .collect()
 }
 
 /// Writes copied weights back into the live variables.
