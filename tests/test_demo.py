@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from genaug._demo import run
+from genaug._demo import CUTS, run
 
 
 def test_demo_figures(tmp_path):
@@ -11,8 +11,12 @@ def test_demo_figures(tmp_path):
     assert figures["real_accuracy"] > 0.94
     # Train on synthetic, test on real: close to real data.
     assert figures["synthetic_accuracy"] >= 0.94
-    # Balancing with generated minority digits helps the classifier.
-    assert figures["augmented_balanced_accuracy"] > figures["imbalanced_balanced_accuracy"]
+    # Balancing with generated minority digits helps the classifier on every cut, and on
+    # average about as much as SMOTE does (0.928 against 0.921 measured; margin for noise).
+    per_cut = figures["per_cut"]
+    assert len(per_cut["genaug"]) == len(per_cut["imbalanced"]) == len(per_cut["smote"]) == CUTS
+    assert all(g > i + 0.05 for g, i in zip(per_cut["genaug"], per_cut["imbalanced"], strict=True))
+    assert figures["augmented_balanced_accuracy"] > figures["smote_balanced_accuracy"] - 0.01
     grid = tmp_path / "digits.png"
     assert grid.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
