@@ -23,6 +23,18 @@ def test_validation_fraction_records_val_loss(blobs):
     assert all("val_loss" not in stats for stats in plain.history)
 
 
+def test_numpy_scalar_fraction_is_a_fraction(blobs):
+    # Fractions often come out of NumPy (a config array, np.float32 hyperparameters).
+    x, y = blobs
+
+    def val_losses(fraction):
+        vae = small_vae().fit(x, y, epochs=3, validation=fraction, progress=False)
+        return [stats["val_loss"] for stats in vae.history]
+
+    expected = val_losses(0.25)
+    assert val_losses(np.float32(0.25)) == val_losses(np.float64(0.25)) == expected
+
+
 def test_patience_stops_and_restores_the_best_epoch(blobs):
     x, y = blobs
     stopped = overfit(x, y, validation=0.3, patience=3)

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::model::{Holdout, Model, Network};
 use crate::train::FitOptions;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyFloat, PyInt, PyList, PyTuple};
+use pyo3::types::{PyDict, PyList, PyTuple};
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
@@ -310,7 +310,9 @@ fn read_holdout(py: Python<'_>, validation: &Bound<'_, PyAny>) -> PyResult<Optio
     if validation.is_none() {
         return Ok(None);
     }
-    if validation.is_instance_of::<PyFloat>() || validation.is_instance_of::<PyInt>() {
+    // numbers.Real takes NumPy scalars too (np.float32(0.1) is a fraction, not an array).
+    let real = py.import("numbers")?.getattr("Real")?;
+    if validation.is_instance(&real)? {
         return Ok(Some(Holdout::Fraction(validation.extract()?)));
     }
     let (x_val, y_val) = match validation.cast::<PyTuple>() {
