@@ -37,8 +37,13 @@ from genaug._demo import (  # noqa: E402
 )
 from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
-from torch import nn  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
+from vae_training import HIDDEN as TORCH_HIDDEN  # noqa: E402
+from vae_training import LATENT as TORCH_LATENT  # noqa: E402
+from vae_training import TorchVAE  # noqa: E402
+
+# The reference below reuses vae_training's networks; they must be the demo's sizes.
+assert (TORCH_LATENT, (TORCH_HIDDEN, TORCH_HIDDEN)) == (LATENT_DIM, HIDDEN)
 
 
 def torch_balance(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -46,18 +51,10 @@ def torch_balance(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, 
     classes = 10
     data = torch.tensor(x / PIXEL_MAX, dtype=torch.float32)
     onehot = F.one_hot(torch.tensor(y), classes).float()
-    width, hidden = x.shape[1], HIDDEN[0]
-    enc = nn.Sequential(
-        nn.Linear(width + classes, hidden), nn.ReLU(),
-        nn.Linear(hidden, hidden), nn.ReLU(),
-        nn.Linear(hidden, 2 * LATENT_DIM),
-    )  # fmt: skip
-    dec = nn.Sequential(
-        nn.Linear(LATENT_DIM + classes, hidden), nn.ReLU(),
-        nn.Linear(hidden, hidden), nn.ReLU(),
-        nn.Linear(hidden, width),
-    )  # fmt: skip
-    opt = torch.optim.Adam([*enc.parameters(), *dec.parameters()], lr=1e-3)
+    # The networks of the speed benchmark's plain-PyTorch VAE.
+    model = TorchVAE(x.shape[1], classes)
+    enc, dec = model.enc, model.dec
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     for _ in range(EPOCHS):
         order = torch.randperm(len(data))
         for start in range(0, len(data), BATCH_SIZE):
