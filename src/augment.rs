@@ -1,8 +1,116 @@
-//! How many samples of which class `augment` generates: the oversampling strategies of
-//! imbalanced-learn's `sampling_strategy`, with exact counts.
+//! `augment`: how many samples of which class to generate (the oversampling strategies of
+//! imbalanced-learn's `sampling_strategy`, with exact counts), and the augmented batch: the
+//! caller's rows followed by the generated ones, written in bounded chunks.
 
+use crate::data::{Array, DataSpec};
 use crate::error::{Error, Result};
+use crate::limits::check_array;
+use crate::model::{Model, Network, SampleLabels};
 use std::collections::BTreeMap;
+
+/// Where generated rows are written: `begin` is told the total rows (with the data spec of
+/// the training data) once every argument has passed its checks, then each chunk of generated
+/// rows arrives with the index of its first generated row.
+pub trait Sink {
+    /// Bytes per value of the output for training data of `spec`.
+    fn item_bytes(&mut self, spec: &DataSpec) -> Result<usize>;
+    fn begin(&mut self, rows: usize, spec: &DataSpec) -> Result<()>;
+    fn write(&mut self, first: usize, chunk: Array) -> Result<()>;
+}
+
+/// What to add to a batch.
+pub enum Request<'a> {
+    /// `n` rows from an unconditional model.
+    Rows(usize),
+    /// Rows of the classes the strategy asks for, given the batch's labels.
+    Labelled {
+        labels: &'a [i64],
+        strategy: Strategy,
+    },
+}
+
+/// Extends `batch` as `request` asks: `sink` gets the total row count (the batch's rows, which
+/// the caller writes itself, then the generated ones), then the generated rows in chunks.
+/// Returns the augmented labels (the batch's, then the generated rows') for a labelled
+/// request. Every size is checked before anything of that size is allocated.
+pub fn augment<N: Network>(
+    model: &mut Model<N>,
+    batch: &Array,
+    request: Request<'_>,
+    seed: Option<u64>,
+    sink: &mut dyn Sink,
+) -> Result<Option<Vec<i64>>> {
+    model.check_rows(batch, "batch")?;
+    let width = model.fitted()?.layout.width();
+    let (new, labels) = match &request {
+        Request::Rows(n) => (*n, None),
+        Request::Labelled { labels, strategy } => {
+            if labels.len() != batch.rows() {
+                return Err(Error::Label(format!(
+                    "labels has {} entries for {} rows of batch",
+                    labels.len(),
+                    batch.rows()
+                )));
+            }
+            let counts = counts_to_generate(labels, &model.fitted()?.classes, strategy)?;
+            let new = counts
+                .iter()
+                .try_fold(0usize, |total, (_, k)| total.checked_add(*k))
+                .ok_or_else(|| {
+                    Error::Size("augment asks for more rows than can be counted".into())
+                })?;
+            (new, Some(counts))
+        }
+    };
+    let total = batch
+        .rows()
+        .checked_add(new)
+        .ok_or_else(|| Error::Size("augment asks for more rows than can be counted".into()))?;
+    let spec = model.fitted()?.spec.clone();
+    let item_bytes = sink.item_bytes(&spec)?;
+    check_array(
+        total as u128,
+        width as u128,
+        item_bytes as u128,
+        "the augmented batch",
+    )?;
+    let new_labels: Option<Vec<i64>> = labels.map(|counts| {
+        counts
+            .into_iter()
+            .flat_map(|(class, k)| std::iter::repeat_n(class, k))
+            .collect()
+    });
+    let classes = SampleLabels::each(new_labels.as_deref());
+    sink.begin(total, &spec)?;
+    model.sample_chunks(new, classes, seed, &mut |first, chunk| {
+        sink.write(first, chunk)
+    })?;
+    Ok(match (request, new_labels) {
+        (Request::Labelled { labels, .. }, Some(new_labels)) => {
+            Some([labels, new_labels.as_slice()].concat())
+        }
+        _ => None,
+    })
+}
+
+/// `n` samples for `labels`, written to `sink` in chunks once the size has been checked.
+pub fn sample<N: Network>(
+    model: &mut Model<N>,
+    n: usize,
+    labels: SampleLabels<'_>,
+    seed: Option<u64>,
+    sink: &mut dyn Sink,
+) -> Result<()> {
+    let fitted = model.fitted()?;
+    let (width, spec) = (fitted.layout.width(), fitted.spec.clone());
+    let item_bytes = sink.item_bytes(&spec)?;
+    check_array(n as u128, width as u128, item_bytes as u128, "the samples")?;
+    model.check_sample_labels(labels, n)?;
+    sink.begin(n, &spec)?;
+    model.sample_chunks(n, labels, seed, &mut |first, chunk| {
+        sink.write(first, chunk)
+    })
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Strategy {
@@ -22,9 +130,13 @@ fn class_counts(labels: &[i64]) -> BTreeMap<i64, usize> {
     counts
 }
 
-/// The labels of the samples to generate, grouped by class in ascending order.
-/// `known` are the classes the model was fitted on.
-pub fn labels_to_generate(labels: &[i64], known: &[i64], strategy: &Strategy) -> Result<Vec<i64>> {
+/// How many samples of each class to generate, by class in ascending order. `known` are the
+/// classes the model was fitted on.
+pub fn counts_to_generate(
+    labels: &[i64],
+    known: &[i64],
+    strategy: &Strategy,
+) -> Result<Vec<(i64, usize)>> {
     let unknown = |class: &i64| !known.contains(class);
     if let Some(class) = labels.iter().find(|c| unknown(c)) {
         return Err(Error::Label(format!(
@@ -60,10 +172,7 @@ pub fn labels_to_generate(labels: &[i64], known: &[i64], strategy: &Strategy) ->
         }
         Strategy::Proportional(n) => apportion(*n, &counts),
     };
-    Ok(wanted
-        .into_iter()
-        .flat_map(|(class, k)| std::iter::repeat_n(class, k))
-        .collect())
+    Ok(wanted)
 }
 
 /// Splits `n` in proportion to `counts` by largest remainder (ties to the smaller class label).
@@ -72,9 +181,14 @@ fn apportion(n: usize, counts: &BTreeMap<i64, usize>) -> Vec<(i64, usize)> {
     if total == 0 {
         return Vec::new();
     }
-    let mut shares: Vec<(i64, usize, usize)> = counts
+    // In u128, so that n * count cannot overflow; each share is at most n.
+    let (wide_n, wide_total) = (n as u128, total as u128);
+    let mut shares: Vec<(i64, usize, u128)> = counts
         .iter()
-        .map(|(&class, &count)| (class, n * count / total, (n * count) % total))
+        .map(|(&class, &count)| {
+            let product = wide_n * count as u128;
+            (class, (product / wide_total) as usize, product % wide_total)
+        })
         .collect();
     let mut left = n - shares.iter().map(|s| s.1).sum::<usize>();
     let mut by_remainder: Vec<usize> = (0..shares.len()).collect();
@@ -92,6 +206,23 @@ fn apportion(n: usize, counts: &BTreeMap<i64, usize>) -> Vec<(i64, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn labels_to_generate(labels: &[i64], known: &[i64], strategy: &Strategy) -> Result<Vec<i64>> {
+        Ok(counts_to_generate(labels, known, strategy)?
+            .into_iter()
+            .flat_map(|(class, k)| std::iter::repeat_n(class, k))
+            .collect())
+    }
+
+    #[test]
+    fn huge_requests_are_counted_without_overflow() {
+        let counts =
+            counts_to_generate(&[0, 0, 1], &[0, 1], &Strategy::Proportional(usize::MAX)).unwrap();
+        assert_eq!(
+            counts.iter().map(|c| c.1 as u128).sum::<u128>(),
+            usize::MAX as u128
+        );
+    }
 
     #[test]
     fn balance_tops_up_to_the_majority() {

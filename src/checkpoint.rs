@@ -9,7 +9,8 @@ use crate::data::Scaler;
 use crate::error::{Error, Result};
 use crate::model::{Fitted, Layout, Model, Network};
 use crate::optim::OptimiserState;
-use crate::seed::{SeedStream, TorchRng};
+use crate::rng::with_seed;
+use crate::seed::SeedStream;
 use crate::train::{Best, HeldOut, Run, Weights};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde::de::DeserializeOwned;
@@ -235,8 +236,16 @@ pub fn read(path: &Path) -> Result<Checkpoint> {
     from_bytes(&bytes, &path.display().to_string())
 }
 
-/// Rebuilds a model of type `N` on the CPU from a checkpoint.
+/// Rebuilds a model of type `N` on the CPU from a checkpoint. Whatever in it does not fit
+/// together is a checkpoint error.
 pub fn restore<N: Network>(checkpoint: &Checkpoint) -> Result<Model<N>> {
+    restore_checked(checkpoint).map_err(|err| match err {
+        Error::Checkpoint(_) => err,
+        other => Error::Checkpoint(format!("checkpoint does not fit together: {other}")),
+    })
+}
+
+fn restore_checked<N: Network>(checkpoint: &Checkpoint) -> Result<Model<N>> {
     if checkpoint.kind() != N::KIND {
         return Err(Error::Checkpoint(format!(
             "checkpoint holds a {:?} model, not a {}",
@@ -245,35 +254,82 @@ pub fn restore<N: Network>(checkpoint: &Checkpoint) -> Result<Model<N>> {
         )));
     }
     let config: N::Config = checkpoint.field("config")?;
+    N::check_config(&config)
+        .map_err(|e| Error::Checkpoint(format!("checkpoint config is invalid: {e}")))?;
     let mut model = Model::<N>::new(config, Device::Cpu, 0);
     model.seeds = SeedStream {
         state: checkpoint.field("seed_state")?,
     };
     model.history = checkpoint.field("history")?;
     if !checkpoint.metadata.contains_key("spec") {
+        // An unfitted model's checkpoint holds no weights and no fitted metadata.
+        let fitted_parts = ["classes", "image", "run"];
+        if !checkpoint.tensors.is_empty()
+            || fitted_parts
+                .iter()
+                .any(|k| checkpoint.metadata.contains_key(*k))
+        {
+            return Err(Error::Checkpoint(
+                "checkpoint holds a fitted model's parts but lacks \"spec\"".into(),
+            ));
+        }
         return Ok(model);
     }
     let spec: crate::data::DataSpec = checkpoint.field("spec")?;
+    check_spec(&spec)?;
     let classes: Vec<i64> = checkpoint.field("classes")?;
+    if !classes.windows(2).all(|pair| pair[0] < pair[1]) {
+        return Err(Error::Checkpoint(
+            "checkpoint classes are not sorted and distinct".into(),
+        ));
+    }
     let layout = Layout {
         sample_shape: spec.sample_shape.clone(),
         n_classes: classes.len(),
         image: checkpoint.field("image")?,
     };
+    let image = N::arch(&model.config)
+        .resolve(&spec.sample_shape)
+        .map_err(|e| {
+            Error::Checkpoint(format!("checkpoint data spec does not fit its arch: {e}"))
+        })?;
+    if image != layout.image {
+        return Err(Error::Checkpoint(format!(
+            "checkpoint image geometry {:?} does not match its data spec {:?}",
+            layout.image, spec.sample_shape
+        )));
+    }
+    check_net_size::<N>(checkpoint, &model.config, &layout)?;
+    let bound = |name: &str| -> Result<Vec<f32>> {
+        let t = checkpoint.tensor(name)?;
+        if t.dim() != 1 {
+            return Err(Error::Checkpoint(format!(
+                "checkpoint tensor {name:?} is not a vector"
+            )));
+        }
+        Ok(Vec::<f32>::try_from(t)?)
+    };
     let scaler = Scaler {
-        low: Vec::<f32>::try_from(checkpoint.tensor("scaler.low")?)?,
-        high: Vec::<f32>::try_from(checkpoint.tensor("scaler.high")?)?,
+        low: bound("scaler.low")?,
+        high: bound("scaler.high")?,
     };
     if scaler.low.len() != layout.width() || scaler.high.len() != layout.width() {
         return Err(Error::Checkpoint(
             "checkpoint scaler does not match its data spec".into(),
         ));
     }
-    // Building draws initial weights (overwritten below) from libtorch's shared generator.
-    let mut net = {
-        let _rng = TorchRng::lock()?;
-        N::build(&model.config, &layout, Device::Cpu)?
-    };
+    let bounds_ok = scaler
+        .low
+        .iter()
+        .zip(&scaler.high)
+        .all(|(low, high)| low.is_finite() && high.is_finite() && low <= high);
+    if !bounds_ok {
+        return Err(Error::Checkpoint(
+            "checkpoint scaler bounds are not finite, ordered pairs".into(),
+        ));
+    }
+    // Building draws initial weights, overwritten below.
+    let mut net = with_seed(0, || N::build(&model.config, &layout, Device::Cpu))?;
     for (name, mut var) in net.var_store().variables() {
         let _guard = tch::no_grad_guard();
         var.f_copy_(checkpoint.sized_tensor(&format!("net.{name}"), &var)?)?;
@@ -283,6 +339,7 @@ pub fn restore<N: Network>(checkpoint: &Checkpoint) -> Result<Model<N>> {
     } else {
         None
     };
+    check_no_extra_tensors(checkpoint, &net, run.as_ref())?;
     model.fitted = Some(Fitted {
         net,
         layout,
@@ -292,6 +349,101 @@ pub fn restore<N: Network>(checkpoint: &Checkpoint) -> Result<Model<N>> {
         run,
     });
     Ok(model)
+}
+
+/// NumPy dtypes genaug trains on, and whether each is integral.
+const DTYPES: [(&str, bool); 12] = [
+    ("bool", true),
+    ("int8", true),
+    ("int16", true),
+    ("int32", true),
+    ("int64", true),
+    ("uint8", true),
+    ("uint16", true),
+    ("uint32", true),
+    ("uint64", true),
+    ("float16", false),
+    ("float32", false),
+    ("float64", false),
+];
+
+/// A data spec as `fit` could have made it.
+fn check_spec(spec: &crate::data::DataSpec) -> Result<()> {
+    let rank_ok = (1..=3).contains(&spec.sample_shape.len());
+    let width = spec.sample_shape.iter().try_fold(1u128, |w, &d| {
+        (d > 0).then(|| w.checked_mul(d as u128)).flatten()
+    });
+    if !rank_ok || width.is_none_or(|w| w > crate::limits::physical_memory()) {
+        return Err(Error::Checkpoint(format!(
+            "checkpoint sample shape {:?} is not one genaug trains on",
+            spec.sample_shape
+        )));
+    }
+    if !DTYPES.contains(&(spec.dtype.as_str(), spec.integral)) {
+        return Err(Error::Checkpoint(format!(
+            "checkpoint dtype {:?} (integral: {}) is not one genaug trains on",
+            spec.dtype, spec.integral
+        )));
+    }
+    Ok(())
+}
+
+/// The checkpoint's network weights must hold at least the fully connected parameters its
+/// config implies: checked before any network is built, so that a config altered to absurd
+/// sizes is refused without allocating them.
+fn check_net_size<N: Network>(
+    checkpoint: &Checkpoint,
+    config: &N::Config,
+    layout: &Layout,
+) -> Result<()> {
+    let stored: u128 = checkpoint
+        .tensors
+        .iter()
+        .filter(|(name, _)| name.starts_with("net."))
+        .map(|(_, t)| t.numel() as u128)
+        .sum();
+    match crate::nets::linear_parameters(&N::linear_layers(config, layout)) {
+        Some(needed) if needed <= stored => Ok(()),
+        needed => Err(Error::Checkpoint(format!(
+            "checkpoint config implies {} parameters, but its weights hold {stored}",
+            needed.map_or("uncountably many".to_string(), |n| n.to_string())
+        ))),
+    }
+}
+
+/// Every tensor in the checkpoint must be one the model reads.
+fn check_no_extra_tensors<N: Network>(
+    checkpoint: &Checkpoint,
+    net: &N,
+    run: Option<&Run>,
+) -> Result<()> {
+    let vars: Vec<String> = net.var_store().variables().into_keys().collect();
+    let optimiser = match run {
+        Some(_) => net
+            .optimiser_state()?
+            .map(|s| s.tensors.into_keys().collect())
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let best = run.is_some_and(|r| r.best.is_some());
+    let last = run.is_some_and(|r| r.last.is_some());
+    for name in checkpoint.tensors.keys() {
+        let known = match name.split_once('.') {
+            Some(("scaler", "low" | "high")) => true,
+            Some(("net", var)) => vars.iter().any(|v| v == var),
+            Some(("best", var)) => best && vars.iter().any(|v| v == var),
+            Some(("last", var)) => last && vars.iter().any(|v| v == var),
+            Some(("optim", key)) => optimiser.iter().any(|k: &String| k == key),
+            _ => false,
+        };
+        if !known {
+            return Err(Error::Checkpoint(format!(
+                "checkpoint holds a tensor {name:?} that this {} does not have",
+                N::KIND
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Sets up `net`'s optimisers from the checkpoint's training run (of `epochs` epochs) and

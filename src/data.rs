@@ -161,24 +161,28 @@ impl Scaler {
         }
     }
 
-    fn bounds(&self, device: Device) -> Result<(Tensor, Tensor)> {
+    /// The lower bounds and spans on `device`. A constant feature has span 0; on the way in it
+    /// is measured in the user's own units (span 1), so that other values of it stay finite.
+    fn bounds(&self, device: Device, inward: bool) -> Result<(Tensor, Tensor)> {
         let low = Tensor::f_from_slice(&self.low)?.f_to_device(device)?;
         let high = Tensor::f_from_slice(&self.high)?.f_to_device(device)?;
-        // A constant feature has span 0; any span maps it back onto its one value.
-        let span = (&high - &low).f_clamp_min(f32::MIN_POSITIVE as f64)?;
+        let mut span = high.f_sub(&low)?;
+        if inward {
+            span = span.f_where_scalarother(&span.f_gt(0.0)?, 1.0)?;
+        }
         Ok((low, span))
     }
 
-    /// `(N, D)` user values -> unit range.
+    /// `(N, D)` user values -> unit range (values outside the training range land outside it).
     pub fn to_unit(&self, x: &Tensor) -> Result<Tensor> {
-        let (low, span) = self.bounds(x.device())?;
+        let (low, span) = self.bounds(x.device(), true)?;
         Ok(x.f_sub(&low)?.f_div(&span)?)
     }
 
     /// `(N, D)` unit-range values -> user values, clipped to the training range, rounded for
     /// integer data.
     pub fn from_unit(&self, u: &Tensor, integral: bool) -> Result<Tensor> {
-        let (low, span) = self.bounds(u.device())?;
+        let (low, span) = self.bounds(u.device(), false)?;
         let x = u.f_clamp(0.0, 1.0)?.f_mul(&span)?.f_add(&low)?;
         if integral {
             Ok(x.f_round()?)
@@ -250,6 +254,19 @@ mod tests {
         let scaler = Scaler::fit(&data);
         assert_eq!(scaler.low, vec![0.0, 0.0, 10.0, 10.0]);
         assert_eq!(scaler.high, vec![3.0, 3.0, 20.0, 20.0]);
+    }
+
+    #[test]
+    fn constant_features_stay_finite_and_come_back_exactly() {
+        let scaler = Scaler::fit(&array(&[3.0, 0.0, 3.0, 1.0], &[2, 2]));
+        let x = Tensor::from_slice(&[1e30f32, 0.5]).reshape([1, 2]);
+        let unit = tensor_values(&scaler.to_unit(&x).unwrap()).unwrap();
+        assert!(unit.iter().all(|v| v.is_finite()), "{unit:?}");
+        let u = Tensor::from_slice(&[0.7f32, 0.5]).reshape([1, 2]);
+        assert_eq!(
+            tensor_values(&scaler.from_unit(&u, false).unwrap()).unwrap(),
+            vec![3.0, 0.5]
+        );
     }
 
     #[test]

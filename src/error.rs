@@ -25,6 +25,10 @@ pub enum Error {
     /// A loss became NaN or Inf: `genaug.TrainingDivergedError` (a `RuntimeError`).
     #[error("training diverged at epoch {epoch}: {what} is not finite; the model keeps the weights of its last finite epoch, if any")]
     Diverged { epoch: usize, what: String },
+    /// A request whose result cannot fit in memory (or whose size overflows), refused before
+    /// anything is allocated: `genaug.SizeError` (a `MemoryError`).
+    #[error("{0}")]
+    Size(String),
     /// The requested device does not exist here: `genaug.DeviceError` (a `RuntimeError`).
     #[error("{0}")]
     Device(String),
@@ -56,6 +60,7 @@ impl Error {
             Error::NotFitted(_) => "NotFittedError",
             Error::Checkpoint(_) => "CheckpointError",
             Error::Diverged { .. } => "TrainingDivergedError",
+            Error::Size(_) => "SizeError",
             Error::Device(_) => "DeviceError",
             Error::Busy(_) => "ModelBusyError",
             Error::Interrupted | Error::Torch(_) | Error::Internal(_) => "GenaugError",

@@ -13,10 +13,11 @@ use crate::error::{Error, Result};
 use crate::metrics::{mean_pairwise_distance, mmd};
 use crate::model::{Layout, Network};
 use crate::nets::{
-    dcgan_init, mlp_widths, trainable_under, with_classes, Activation, Arch, ConvDecoder,
-    ConvEncoder, Linear, Mlp,
+    check_parameters, conv_feature_width, dcgan_init, mlp_widths, trainable_under, with_classes,
+    Activation, Arch, ConvDecoder, ConvEncoder, Linear, Mlp,
 };
 use crate::optim::{check_lr, Adam, OptimiserState};
+use crate::rng;
 use crate::train::{Rows, Trainable};
 use serde::{Deserialize, Serialize};
 use tch::nn::VarStore;
@@ -279,7 +280,7 @@ impl Gan {
         fake: &Tensor,
         classes: Option<&Tensor>,
     ) -> Result<Tensor> {
-        let t = Tensor::f_rand([real.size()[0], 1], (Kind::Float, real.device()))?;
+        let t = rng::uniform(&[real.size()[0], 1], 0.0, 1.0, real.device())?;
         let mixed = real
             .f_mul(&t)?
             .f_add(&fake.f_mul(&t.f_neg()?.f_add_scalar(1.0)?)?)?
@@ -300,7 +301,7 @@ impl Trainable for Gan {
     ) -> Result<Vec<(&'static str, Tensor)>> {
         let real = x.f_mul_scalar(2.0)?.f_sub_scalar(1.0)?;
         let rows = real.size()[0];
-        let z = Tensor::f_randn([rows, self.latent_dim()], (Kind::Float, real.device()))?;
+        let z = rng::normal(&[rows, self.latent_dim()], real.device())?;
         let fake = self.generate_scaled(&z, classes, true)?;
         let held = fake.f_detach()?;
         let mut losses = Vec::new();
@@ -346,10 +347,7 @@ impl Trainable for Gan {
     fn begin_fit(&mut self, rows: &Rows) -> Result<()> {
         let real = rows.random_subset(PROBE_ROWS)?;
         self.probe = Some(Probe {
-            z: Tensor::f_randn(
-                [real.len(), self.latent_dim()],
-                (Kind::Float, real.x.device()),
-            )?,
+            z: rng::normal(&[real.len(), self.latent_dim()], real.x.device())?,
             real_spread: mean_pairwise_distance(&real.x)?,
             classes: real.classes,
         });
@@ -364,10 +362,7 @@ impl Trainable for Gan {
         // A random subset (the same every epoch: the caller seeds this call alike).
         let real = rows.random_subset(HOLDOUT_ROWS)?;
         let classes = real.classes.as_ref();
-        let z = Tensor::f_randn(
-            [real.len(), self.latent_dim()],
-            (Kind::Float, real.x.device()),
-        )?;
+        let z = rng::normal(&[real.len(), self.latent_dim()], real.x.device())?;
         let fake = self.generate_unit(&z, classes)?;
         mmd(
             &with_classes(&real.x, classes)?,
@@ -428,23 +423,45 @@ impl Network for Gan {
         config.arch
     }
 
-    fn build(config: &GanConfig, layout: &Layout, device: Device) -> Result<Gan> {
-        config.validate()?;
-        let vs = VarStore::new(device);
-        let root = vs.root();
+    fn check_config(config: &GanConfig) -> Result<()> {
+        config.validate()
+    }
+
+    fn linear_layers(config: &GanConfig, layout: &Layout) -> Vec<Vec<i64>> {
         let classes = layout.n_classes as i64;
         let width = layout.width() as i64;
         let latent = config.latent_dim;
+        match layout.image {
+            Some(image) => vec![
+                vec![latent + classes, conv_feature_width(image)],
+                vec![classes, conv_feature_width(image)],
+            ],
+            None => vec![
+                mlp_widths(latent + classes, &config.hidden, width),
+                mlp_widths(width + classes, config.hidden.iter().rev(), 1),
+            ],
+        }
+    }
+
+    fn build(config: &GanConfig, layout: &Layout, device: Device) -> Result<Gan> {
+        config.validate()?;
+        let layers = Self::linear_layers(config, layout);
+        check_parameters(&layers)?;
+        let vs = VarStore::new(device);
+        let root = vs.root();
+        let classes = layout.n_classes as i64;
+        let latent = config.latent_dim;
         let (generator, discriminator) = match layout.image {
             Some(image) => {
-                let generator = ConvDecoder::new(&(&root / "generator"), latent + classes, image);
+                let generator = ConvDecoder::new(&(&root / "generator"), latent + classes, image)?;
                 // A WGAN-GP critic takes no batch norm.
                 let batch_norm = config.loss == GanLoss::Bce;
-                let features = ConvEncoder::new(&(&root / "discriminator"), image, batch_norm);
+                let features = ConvEncoder::new(&(&root / "discriminator"), image, batch_norm)?;
                 let width = features.output_width();
-                let head = Linear::new(&(&root / "discriminator" / "head"), width, 1);
+                let head = Linear::new(&(&root / "discriminator" / "head"), width, 1)?;
                 let embed = (classes > 0)
-                    .then(|| Linear::new(&(&root / "discriminator" / "embed"), classes, width));
+                    .then(|| Linear::new(&(&root / "discriminator" / "embed"), classes, width))
+                    .transpose()?;
                 (
                     Generator::Conv(generator),
                     Discriminator::Conv {
@@ -455,14 +472,12 @@ impl Network for Gan {
                 )
             }
             None => {
-                let widths = mlp_widths(latent + classes, &config.hidden, width);
-                let generator = Mlp::new(&(&root / "generator"), &widths);
-                let widths = mlp_widths(width + classes, config.hidden.iter().rev(), 1);
+                let generator = Mlp::new(&(&root / "generator"), &layers[0])?;
                 let discriminator = Mlp::with_activation(
                     &(&root / "discriminator"),
-                    &widths,
+                    &layers[1],
                     Activation::LeakyRelu,
-                );
+                )?;
                 (Generator::Mlp(generator), Discriminator::Mlp(discriminator))
             }
         };
@@ -501,7 +516,7 @@ impl Network for Gan {
 
     fn generate(&self, n: i64, classes: Option<&Tensor>) -> Result<Tensor> {
         let _guard = tch::no_grad_guard();
-        let z = Tensor::f_randn([n, self.latent_dim()], (Kind::Float, self.vs.device()))?;
+        let z = rng::normal(&[n, self.latent_dim()], self.vs.device())?;
         self.generate_unit(&z, classes)
     }
 }
@@ -526,14 +541,14 @@ mod tests {
         let labels = Tensor::from_slice(&[0i64, 1]).repeat([64]);
         let classes = labels.one_hot(2).to_kind(Kind::Float);
         let centre = classes.narrow(1, 1, 1) * 0.6 + 0.2;
-        let noise = Tensor::randn([128, 6], (Kind::Float, Device::Cpu)) * 0.03;
+        let noise = rng::with_seed(9, || rng::normal(&[128, 6], Device::Cpu)).unwrap() * 0.03;
         (centre.expand([128, 6], false) + noise, classes)
     }
 
     fn train(config: &GanConfig, epochs: usize) -> (Gan, Vec<crate::train::EpochStats>) {
-        tch::manual_seed(0);
         let (x, classes) = two_classes();
-        let mut gan = Gan::build(config, &layout(vec![6], 2), Device::Cpu).unwrap();
+        let mut gan =
+            rng::with_seed(0, || Gan::build(config, &layout(vec![6], 2), Device::Cpu)).unwrap();
         gan.start_training(Some(2e-3)).unwrap();
         let rows = Rows {
             x,
@@ -559,7 +574,8 @@ mod tests {
             let classes = Tensor::full([200], class, (Kind::Int64, Device::Cpu))
                 .one_hot(2)
                 .to_kind(Kind::Float);
-            f64::try_from(gan.generate(200, Some(&classes)).unwrap().mean(Kind::Float)).unwrap()
+            let out = rng::with_seed(1, || gan.generate(200, Some(&classes))).unwrap();
+            f64::try_from(out.mean(Kind::Float)).unwrap()
         };
         (mean(0), mean(1))
     }
@@ -626,12 +642,15 @@ mod tests {
                 loss,
                 ..Default::default()
             };
-            let mut gan = Gan::build(&config, &image, Device::Cpu).unwrap();
-            gan.start_training(None).unwrap();
-            let x = Tensor::rand([8, 256], (Kind::Float, Device::Cpu));
-            let losses = gan.train_batch(&x, None).unwrap();
-            assert!(losses.iter().any(|(name, _)| *name == "d_loss"));
-            let out = gan.generate(3, None).unwrap();
+            let (losses, out) = rng::with_seed(0, || {
+                let mut gan = Gan::build(&config, &image, Device::Cpu)?;
+                gan.start_training(None)?;
+                let x = rng::uniform(&[8, 256], 0.0, 1.0, Device::Cpu)?;
+                let losses: Vec<&str> = gan.train_batch(&x, None)?.iter().map(|l| l.0).collect();
+                Ok::<_, Error>((losses, gan.generate(3, None)?))
+            })
+            .unwrap();
+            assert!(losses.contains(&"d_loss"));
             assert_eq!(out.size(), vec![3, 256]);
             assert!(f64::try_from(out.min()).unwrap() >= 0.0);
             assert!(f64::try_from(out.max()).unwrap() <= 1.0);

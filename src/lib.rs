@@ -8,10 +8,14 @@ pub mod data;
 pub mod device;
 pub mod error;
 pub mod gan;
+pub mod handle;
+pub mod inference;
+pub mod limits;
 pub mod metrics;
 pub mod model;
 pub mod nets;
 pub mod optim;
+pub mod rng;
 pub mod seed;
 pub mod train;
 pub mod vae;
@@ -29,5 +33,5 @@ mod _core {
     #[pymodule_export]
     use crate::py::vae::PyVae;
     #[pymodule_export]
-    use crate::py::{cuda_is_available, from_bytes, load};
+    use crate::py::{_after_fork, _before_fork, cuda_is_available, from_bytes, load};
 }

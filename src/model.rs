@@ -4,9 +4,11 @@
 use crate::data::{tensor_values, Array, DataSpec, Scaler};
 use crate::error::{Error, Result};
 use crate::nets::{Arch, ImageShape};
-use crate::seed::{derive, with_seed, SeedStream};
+use crate::rng::{self, with_seed};
+use crate::seed::{derive, SeedStream};
 use crate::train::{
-    self, seed_part, EpochStats, FitOptions, HeldOut, Monitor, Rows, Run, Trainable,
+    self, copy_weights, restore_weights, seed_part, EpochStats, FitOptions, HeldOut, Monitor, Rows,
+    Run, Trainable, Weights,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -35,6 +37,11 @@ pub trait Network: Trainable + Sized + Send + 'static {
     const KIND: &'static str;
 
     fn arch(config: &Self::Config) -> Arch;
+    /// Checks a config's values (as the constructor does).
+    fn check_config(config: &Self::Config) -> Result<()>;
+    /// The widths `[in, ..., out]` of the network's fully connected layers for `layout`: what
+    /// sizes it (conv layers have fixed widths), checked against memory before building.
+    fn linear_layers(config: &Self::Config, layout: &Layout) -> Vec<Vec<i64>>;
     fn build(config: &Self::Config, layout: &Layout, device: Device) -> Result<Self>;
     /// Sets up fresh optimiser state; `lr` overrides the network's default learning rate.
     fn start_training(&mut self, lr: Option<f64>) -> Result<()>;
@@ -105,11 +112,12 @@ impl<N: Network> Model<N> {
         holdout: Option<&Holdout>,
         options: FitOptions,
         monitor: &mut dyn Monitor,
+        publish: &mut dyn FnMut(View<N>),
     ) -> Result<()> {
         x.validate_training()?;
         options.validate()?;
         if options.resume {
-            return self.resume(x, labels, holdout, options, monitor);
+            return self.resume(x, labels, holdout, options, monitor, publish);
         }
         let classes = match labels {
             Some(labels) => {
@@ -145,13 +153,18 @@ impl<N: Network> Model<N> {
         )?;
         self.seeds = seeds;
         let mut history = Vec::new();
+        let mut publishing = Publishing {
+            inner: monitor,
+            publish,
+            parts: self.view_parts(&layout, &spec, &scaler, &classes),
+        };
         let outcome = train::fit(
             &mut net,
             &rows,
             held.as_ref(),
             options,
             &mut run,
-            monitor,
+            &mut publishing,
             &mut history,
         );
         if !history.is_empty() {
@@ -177,7 +190,12 @@ impl<N: Network> Model<N> {
         holdout: Option<&Holdout>,
         options: FitOptions,
         monitor: &mut dyn Monitor,
+        publish: &mut dyn FnMut(View<N>),
     ) -> Result<()> {
+        let parts = match &self.fitted {
+            Some(f) => Some(self.view_parts(&f.layout, &f.spec, &f.scaler, &f.classes)),
+            None => None,
+        };
         let Model {
             fitted,
             history,
@@ -234,15 +252,50 @@ impl<N: Network> Model<N> {
         }
         run.held_out = holdout.map_or(HeldOut::None, Holdout::kind);
         run.patience = options.patience;
+        let mut publishing = Publishing {
+            inner: monitor,
+            publish,
+            parts: parts.ok_or_else(|| Error::Internal("a fitted model without parts".into()))?,
+        };
         train::fit(
             &mut fitted.net,
             &rows,
             held.as_ref(),
             options,
             run,
-            monitor,
+            &mut publishing,
             history,
         )
+    }
+
+    /// A view's parts but its weights.
+    fn view_parts(
+        &self,
+        layout: &Layout,
+        spec: &DataSpec,
+        scaler: &Scaler,
+        classes: &[i64],
+    ) -> View<N> {
+        View {
+            config: self.config.clone(),
+            device: self.device,
+            seeds: self.seeds,
+            layout: layout.clone(),
+            spec: spec.clone(),
+            scaler: scaler.clone(),
+            classes: classes.to_vec(),
+            weights: Vec::new(),
+        }
+    }
+
+    /// A view of this model as it is now (copies of its weights), if it is fitted.
+    pub fn view(&self) -> Result<Option<View<N>>> {
+        let Some(f) = &self.fitted else {
+            return Ok(None);
+        };
+        let mut view = self.view_parts(&f.layout, &f.spec, &f.scaler, &f.classes);
+        view.weights = copy_weights(f.net.var_store())?;
+        Ok(Some(view))
     }
 
     pub fn fitted(&self) -> Result<&Fitted<N>> {
@@ -258,6 +311,11 @@ impl<N: Network> Model<N> {
         self.fitted.as_ref().is_some_and(|f| !f.classes.is_empty())
     }
 
+    /// Checks `labels` for `rows` rows of input without building their one-hot rows.
+    pub fn encode_labels_checked(&self, labels: Option<&[i64]>, rows: usize) -> Result<()> {
+        self.check_sample_labels(SampleLabels::each(labels), rows)
+    }
+
     /// One-hot classes for `labels` (`None` for an unconditional model, which takes no labels).
     pub fn encode_labels(&self, labels: Option<&[i64]>, rows: usize) -> Result<Option<Tensor>> {
         class_rows::<N>(
@@ -269,15 +327,65 @@ impl<N: Network> Model<N> {
         )
     }
 
-    /// `n` generated samples in the training data's form, for `labels` (one per sample) when the
-    /// model is conditional. `seed` makes the call reproducible; without it the model's own
-    /// seed stream advances.
-    pub fn sample(&mut self, n: usize, labels: Option<&[i64]>, seed: Option<u64>) -> Result<Array> {
-        let classes = self.encode_labels(labels, n)?;
+    /// `n` generated samples in the training data's form, for `labels` when the model is
+    /// conditional, handed to `sink` in chunks of at most [`chunk_rows`] rows with the index
+    /// of their first row, so that memory beyond the caller's output stays bounded. `seed`
+    /// makes the call reproducible; without it the model's own seed stream advances.
+    pub fn sample_chunks(
+        &mut self,
+        n: usize,
+        labels: SampleLabels<'_>,
+        seed: Option<u64>,
+        sink: &mut dyn FnMut(usize, Array) -> Result<()>,
+    ) -> Result<()> {
+        // Checked before the seed stream advances, like every argument.
+        self.check_sample_labels(labels, n)?;
         let seed = seed.unwrap_or_else(|| self.seeds.next_seed());
         let fitted = self.fitted()?;
-        let unit = with_seed(seed, || fitted.net.generate(n as i64, classes.as_ref()))?;
-        self.from_unit(&unit)
+        let classes = &fitted.classes;
+        let chunk_of = |start: usize, size: usize| match labels {
+            SampleLabels::None => None,
+            SampleLabels::All(label) => Some(vec![label; size]),
+            SampleLabels::Each(labels) => Some(labels[start..start + size].to_vec()),
+        };
+        let step = chunk_rows(fitted.layout.width());
+        with_seed(seed, || {
+            let mut start = 0;
+            while start < n {
+                let size = step.min(n - start);
+                let labels = chunk_of(start, size);
+                let one_hot =
+                    class_rows::<N>(classes, labels.as_deref(), size, "the samples", self.device)?;
+                let unit = fitted.net.generate(size as i64, one_hot.as_ref())?;
+                sink(start, self.from_unit(&unit)?)?;
+                start += size;
+            }
+            Ok(())
+        })
+    }
+
+    /// Checks labels for `n` samples (see [`SampleLabels`]) against the fitted classes.
+    pub fn check_sample_labels(&self, labels: SampleLabels<'_>, n: usize) -> Result<()> {
+        check_sample_labels::<N>(&self.fitted()?.classes, labels, n)
+    }
+
+    /// `n` generated samples in one array (see [`Model::sample_chunks`]).
+    pub fn sample(
+        &mut self,
+        n: usize,
+        labels: SampleLabels<'_>,
+        seed: Option<u64>,
+    ) -> Result<Array> {
+        let width = self.fitted()?.layout.width();
+        let total = crate::limits::check_array(n as u128, width as u128, 4, "the samples")?;
+        let mut values = Vec::with_capacity(total);
+        self.sample_chunks(n, labels, seed, &mut |_, chunk| {
+            values.extend_from_slice(&chunk.values);
+            Ok(())
+        })?;
+        let mut shape = vec![n];
+        shape.extend(&self.fitted()?.spec.sample_shape);
+        Array::new(values, shape)
     }
 
     /// Checks that `x` holds finite samples of the training data's shape.
@@ -298,6 +406,142 @@ impl<N: Network> Model<N> {
         let mut shape = vec![unit.size()[0] as usize];
         shape.extend(&fitted.spec.sample_shape);
         Array::new(values, shape)
+    }
+}
+
+/// Rows per chunk when generating or encoding, for samples of `width` values: about 4 million
+/// values (16 MB of float32) a chunk, whatever the number of rows asked for.
+pub fn chunk_rows(width: usize) -> usize {
+    (CHUNK_VALUES / width.max(1)).clamp(1, 65_536)
+}
+
+const CHUNK_VALUES: usize = 1 << 22;
+
+/// The classes of the rows to generate.
+#[derive(Debug, Clone, Copy)]
+pub enum SampleLabels<'a> {
+    /// An unconditional model.
+    None,
+    /// Every row of this class.
+    All(i64),
+    /// One class per row.
+    Each(&'a [i64]),
+}
+
+impl<'a> SampleLabels<'a> {
+    pub fn each(labels: Option<&'a [i64]>) -> SampleLabels<'a> {
+        labels.map_or(SampleLabels::None, SampleLabels::Each)
+    }
+}
+
+/// The fitted parts of a model with copies of its weights: what `sample` and the other
+/// read-only calls use while a fit holds the model itself (on another thread, or in the parent
+/// of a forked process).
+pub struct View<N: Network> {
+    pub config: N::Config,
+    pub device: Device,
+    pub seeds: SeedStream,
+    pub layout: Layout,
+    pub spec: DataSpec,
+    pub scaler: Scaler,
+    pub classes: Vec<i64>,
+    pub weights: Weights,
+}
+
+impl<N: Network> View<N> {
+    /// Another view of the same (never modified) weight copies.
+    pub fn shallow_copy(&self) -> View<N> {
+        View {
+            config: self.config.clone(),
+            device: self.device,
+            seeds: self.seeds,
+            layout: self.layout.clone(),
+            spec: self.spec.clone(),
+            scaler: self.scaler.clone(),
+            classes: self.classes.clone(),
+            weights: self
+                .weights
+                .iter()
+                .map(|(name, t)| (name.clone(), t.shallow_clone()))
+                .collect(),
+        }
+    }
+
+    /// A sampling-only model with the view's weights.
+    pub fn model(&self) -> Result<Model<N>> {
+        let net = with_seed(0, || N::build(&self.config, &self.layout, self.device))?;
+        restore_weights(net.var_store(), &self.weights)?;
+        let mut model = Model::new(self.config.clone(), self.device, 0);
+        model.seeds = self.seeds;
+        model.fitted = Some(Fitted {
+            net,
+            layout: self.layout.clone(),
+            spec: self.spec.clone(),
+            scaler: self.scaler.clone(),
+            classes: self.classes.clone(),
+            run: None,
+        });
+        Ok(model)
+    }
+}
+
+/// Passes a fit's events on to the caller's monitor, and a view of each completed epoch to
+/// `publish`.
+struct Publishing<'a, N: Network> {
+    inner: &'a mut dyn Monitor,
+    publish: &'a mut dyn FnMut(View<N>),
+    /// Everything of the views but their weights.
+    parts: View<N>,
+}
+
+impl<N: Network> Monitor for Publishing<'_, N> {
+    fn between_batches(&mut self) -> Result<()> {
+        self.inner.between_batches()
+    }
+
+    fn after_epoch(&mut self, stats: &EpochStats) -> Result<bool> {
+        self.inner.after_epoch(stats)
+    }
+
+    fn epoch_weights(&mut self, weights: &Weights) -> Result<()> {
+        let mut view = self.parts.shallow_copy();
+        view.weights = weights
+            .iter()
+            .map(|(name, t)| (name.clone(), t.shallow_clone()))
+            .collect();
+        (self.publish)(view);
+        self.inner.epoch_weights(weights)
+    }
+}
+
+/// Labels for `n` samples of a model that knows `classes` (none: an unconditional model).
+fn check_sample_labels<N: Network>(
+    classes: &[i64],
+    labels: SampleLabels<'_>,
+    n: usize,
+) -> Result<()> {
+    let known = |label: &i64| {
+        classes.binary_search(label).map(|_| ()).map_err(|_| {
+            Error::Label(format!(
+                "unknown class {label}: the model knows the classes {classes:?}"
+            ))
+        })
+    };
+    match (labels, classes.is_empty()) {
+        (SampleLabels::None, true) => Ok(()),
+        (SampleLabels::None, false) => Err(Error::Label(format!(
+            "this {} was fitted with labels: pass y, one of the classes {classes:?} or one per sample",
+            N::KIND
+        ))),
+        (_, true) => Err(Error::Label(format!(
+            "this {} was fitted without labels, so it takes none",
+            N::KIND
+        ))),
+        (SampleLabels::All(label), false) => known(&label),
+        (SampleLabels::Each(labels), false) => {
+            check_label_count(labels, n, "the samples")?;
+            labels.iter().try_for_each(known)
+        }
     }
 }
 
@@ -395,10 +639,7 @@ fn holdout_rows(labels: Option<&[i64]>, rows: usize, fraction: f64, seed: u64) -
             "validation must be a fraction between 0 and 1 or (x_val, y_val), got {fraction}"
         )));
     }
-    let order = with_seed(derive(seed, seed_part::SPLIT), || -> Result<Tensor> {
-        Ok(Tensor::f_randperm(rows as i64, (Kind::Int64, Device::Cpu))?)
-    })?;
-    let order = Vec::<i64>::try_from(order)?;
+    let order = with_seed(derive(seed, seed_part::SPLIT), || rng::permutation(rows))?;
     let group = |row: i64| labels.map_or(0, |l| l[row as usize]);
     let mut counts = std::collections::BTreeMap::new();
     for row in 0..rows as i64 {

@@ -2,7 +2,8 @@
 //! and the DCGAN-style conv encoder (image -> features) and decoder (vector -> image logits).
 
 use crate::error::Result;
-use tch::nn::{self, Init, Path};
+use crate::rng;
+use tch::nn::{self, Path};
 use tch::Tensor;
 
 /// LeakyReLU with the DCGAN slope 0.2, as PReLU with a fixed slope (tch's `leaky_relu` has
@@ -12,7 +13,8 @@ pub fn leaky_relu(x: &Tensor) -> Result<Tensor> {
     Ok(x.f_prelu(&slope)?)
 }
 
-/// A fully connected layer (PyTorch's default initialisation).
+/// A fully connected layer with PyTorch's default initialisation: weights and bias uniform in
+/// +-1/sqrt(in_dim), drawn from genaug's generator.
 #[derive(Debug)]
 pub struct Linear {
     weight: Tensor,
@@ -20,17 +22,42 @@ pub struct Linear {
 }
 
 impl Linear {
-    pub fn new(p: &Path, in_dim: i64, out_dim: i64) -> Linear {
-        let layer = nn::linear(p, in_dim, out_dim, Default::default());
-        Linear {
-            weight: layer.ws,
-            bias: layer.bs.expect("linear layers are built with a bias"),
-        }
+    pub fn new(p: &Path, in_dim: i64, out_dim: i64) -> Result<Linear> {
+        let bound = 1.0 / (in_dim.max(1) as f64).sqrt();
+        let mut weight = p.zeros("weight", &[out_dim, in_dim]);
+        let mut bias = p.zeros("bias", &[out_dim]);
+        rng::fill_uniform(&mut weight, -bound, bound)?;
+        rng::fill_uniform(&mut bias, -bound, bound)?;
+        Ok(Linear { weight, bias })
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         Ok(x.f_linear(&self.weight, Some(&self.bias))?)
     }
+}
+
+/// Checks that networks of these layers' widths (`[in, h1, ..., out]` each) fit in memory with
+/// their gradients and optimiser moments, before any of it is allocated.
+pub fn check_parameters(layers: &[Vec<i64>]) -> Result<()> {
+    // Weights, gradients and two Adam moments, four bytes each.
+    let bytes = linear_parameters(layers).and_then(|c| c.checked_mul(16));
+    crate::limits::check_bytes(bytes, "the network's parameters")
+}
+
+/// The weights and biases of fully connected layers of these widths (`None` on overflow or a
+/// negative width).
+pub fn linear_parameters(layers: &[Vec<i64>]) -> Option<u128> {
+    layers.iter().try_fold(0u128, |total, widths| {
+        widths.windows(2).try_fold(total, |total, pair| {
+            let (a, b) = (u128::try_from(pair[0]).ok()?, u128::try_from(pair[1]).ok()?);
+            total.checked_add(a.checked_mul(b)?.checked_add(b)?)
+        })
+    })
+}
+
+/// Width of the features the conv encoder gives for `image` (also the decoder's projection).
+pub fn conv_feature_width(image: ImageShape) -> i64 {
+    image.feature_width()
 }
 
 /// Appends one-hot classes `(N, K)` to the features of each row (a conditional network's input).
@@ -79,17 +106,17 @@ pub struct Mlp {
 
 impl Mlp {
     /// `widths` runs from the input width to the output width: `[in, h1, ..., out]`; ReLU.
-    pub fn new(p: &Path, widths: &[i64]) -> Mlp {
+    pub fn new(p: &Path, widths: &[i64]) -> Result<Mlp> {
         Mlp::with_activation(p, widths, Activation::Relu)
     }
 
-    pub fn with_activation(p: &Path, widths: &[i64], activation: Activation) -> Mlp {
+    pub fn with_activation(p: &Path, widths: &[i64], activation: Activation) -> Result<Mlp> {
         let layers = widths
             .windows(2)
             .enumerate()
             .map(|(i, pair)| Linear::new(&(p / i), pair[0], pair[1]))
-            .collect();
-        Mlp { layers, activation }
+            .collect::<Result<_>>()?;
+        Ok(Mlp { layers, activation })
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
@@ -123,9 +150,9 @@ pub fn dcgan_init(vs: &nn::VarStore) -> Result<()> {
         if name.ends_with("bias") {
             let _ = var.f_zero_()?;
         } else if var.dim() >= 2 {
-            let _ = var.f_normal_(0.0, 0.02)?;
+            rng::fill_normal(&mut var, 0.0, 0.02)?;
         } else {
-            let _ = var.f_normal_(1.0, 0.02)?;
+            rng::fill_normal(&mut var, 1.0, 0.02)?;
         }
     }
     Ok(())
@@ -140,21 +167,19 @@ struct Conv {
 }
 
 impl Conv {
-    fn new(p: &Path, in_channels: i64, out_channels: i64, transposed: bool) -> Conv {
-        let init = Init::Randn {
-            mean: 0.0,
-            stdev: 0.02,
-        };
+    fn new(p: &Path, in_channels: i64, out_channels: i64, transposed: bool) -> Result<Conv> {
         let dims = if transposed {
             [in_channels, out_channels, 4, 4]
         } else {
             [out_channels, in_channels, 4, 4]
         };
-        Conv {
-            weight: p.var("weight", &dims, init),
+        let mut weight = p.zeros("weight", &dims);
+        rng::fill_normal(&mut weight, 0.0, 0.02)?;
+        Ok(Conv {
+            weight,
             bias: p.zeros("bias", &[out_channels]),
             transposed,
-        }
+        })
     }
 
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
@@ -185,20 +210,15 @@ struct BatchNorm {
 }
 
 impl BatchNorm {
-    fn new(p: &Path, channels: i64) -> BatchNorm {
-        BatchNorm {
-            weight: p.var(
-                "weight",
-                &[channels],
-                Init::Randn {
-                    mean: 1.0,
-                    stdev: 0.02,
-                },
-            ),
+    fn new(p: &Path, channels: i64) -> Result<BatchNorm> {
+        let mut weight = p.zeros("weight", &[channels]);
+        rng::fill_normal(&mut weight, 1.0, 0.02)?;
+        Ok(BatchNorm {
+            weight,
             bias: p.zeros("bias", &[channels]),
             running_mean: p.zeros_no_train("running_mean", &[channels]),
             running_var: p.ones_no_train("running_var", &[channels]),
-        }
+        })
     }
 
     fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
@@ -294,13 +314,15 @@ pub struct ConvEncoder {
 }
 
 impl ConvEncoder {
-    pub fn new(p: &Path, image: ImageShape, batch_norm: bool) -> ConvEncoder {
-        ConvEncoder {
+    pub fn new(p: &Path, image: ImageShape, batch_norm: bool) -> Result<ConvEncoder> {
+        Ok(ConvEncoder {
             image,
-            conv1: Conv::new(&(p / "conv1"), image.channels, 32, false),
-            conv2: Conv::new(&(p / "conv2"), 32, 64, false),
-            norm2: batch_norm.then(|| BatchNorm::new(&(p / "norm2"), 64)),
-        }
+            conv1: Conv::new(&(p / "conv1"), image.channels, 32, false)?,
+            conv2: Conv::new(&(p / "conv2"), 32, 64, false)?,
+            norm2: batch_norm
+                .then(|| BatchNorm::new(&(p / "norm2"), 64))
+                .transpose()?,
+        })
     }
 
     pub fn output_width(&self) -> i64 {
@@ -338,15 +360,15 @@ pub struct ConvDecoder {
 }
 
 impl ConvDecoder {
-    pub fn new(p: &Path, input_width: i64, image: ImageShape) -> ConvDecoder {
-        ConvDecoder {
+    pub fn new(p: &Path, input_width: i64, image: ImageShape) -> Result<ConvDecoder> {
+        Ok(ConvDecoder {
             image,
-            project: Linear::new(&(p / "project"), input_width, image.feature_width()),
-            norm0: BatchNorm::new(&(p / "norm0"), 64),
-            deconv1: Conv::new(&(p / "deconv1"), 64, 32, true),
-            norm1: BatchNorm::new(&(p / "norm1"), 32),
-            deconv2: Conv::new(&(p / "deconv2"), 32, image.channels, true),
-        }
+            project: Linear::new(&(p / "project"), input_width, image.feature_width())?,
+            norm0: BatchNorm::new(&(p / "norm0"), 64)?,
+            deconv1: Conv::new(&(p / "deconv1"), 64, 32, true)?,
+            norm1: BatchNorm::new(&(p / "norm1"), 32)?,
+            deconv2: Conv::new(&(p / "deconv2"), 32, image.channels, true)?,
+        })
     }
 
     /// `(N, input_width)` -> `(N, C*H*W)` logits.
@@ -373,7 +395,10 @@ mod tests {
     #[test]
     fn mlp_maps_widths() {
         let vs = nn::VarStore::new(Device::Cpu);
-        let mlp = Mlp::with_activation(&vs.root(), &[5, 8, 3], Activation::LeakyRelu);
+        let mlp = rng::with_seed(0, || {
+            Mlp::with_activation(&vs.root(), &[5, 8, 3], Activation::LeakyRelu)
+        })
+        .unwrap();
         let y = mlp
             .forward(&Tensor::zeros([4, 5], (Kind::Float, Device::Cpu)))
             .unwrap();
@@ -417,8 +442,13 @@ mod tests {
             height: 16,
             width: 20,
         };
-        let encoder = ConvEncoder::new(&(vs.root() / "enc"), image, true);
-        let decoder = ConvDecoder::new(&(vs.root() / "dec"), 7, image);
+        let (encoder, decoder) = rng::with_seed(0, || {
+            Ok::<_, crate::error::Error>((
+                ConvEncoder::new(&(vs.root() / "enc"), image, true)?,
+                ConvDecoder::new(&(vs.root() / "dec"), 7, image)?,
+            ))
+        })
+        .unwrap();
         let x = Tensor::zeros([2, 3 * 16 * 20], (Kind::Float, Device::Cpu));
         let h = encoder.forward(&x, true).unwrap();
         assert_eq!(h.size(), vec![2, encoder.output_width()]);

@@ -8,12 +8,13 @@
 
 use crate::error::{Error, Result};
 use crate::optim::OptimiserState;
-use crate::seed::{derive, TorchRng};
+use crate::rng::{self, with_seed};
+use crate::seed::derive;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Instant;
 use tch::nn::VarStore;
-use tch::{Kind, Tensor};
+use tch::Tensor;
 
 /// One epoch's figures: mean losses over its minibatches, `val_loss` when rows are held out,
 /// `epoch` (from 1) and `seconds`.
@@ -69,9 +70,9 @@ impl Rows {
         })
     }
 
-    /// At most `n` rows chosen at random with libtorch's generator.
+    /// At most `n` rows chosen at random.
     pub fn random_subset(&self, n: i64) -> Result<Rows> {
-        let order = Tensor::f_randperm(self.len(), (Kind::Int64, self.x.device()))?;
+        let order = rng::permutation_tensor(self.len(), self.x.device())?;
         self.select(&order.f_narrow(0, 0, n.min(self.len()))?)
     }
 }
@@ -211,6 +212,13 @@ pub trait Monitor {
     fn after_epoch(&mut self, _stats: &EpochStats) -> Result<bool> {
         Ok(true)
     }
+
+    /// Called after each completed epoch, before `after_epoch`, with copies of the weights at
+    /// its end, which training never changes (they are what an interrupted next epoch rolls
+    /// back to).
+    fn epoch_weights(&mut self, _weights: &Weights) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// A monitor that never interferes.
@@ -243,29 +251,24 @@ pub fn fit<M: Trainable>(
     if let Some(last) = run.last.take() {
         restore_weights(model.var_store(), &last)?;
     }
-    {
-        let mut rng = TorchRng::lock()?;
-        rng.seed(derive(run.seed, seed_part::BEGIN));
-        model.begin_fit(rows)?;
-    }
+    with_seed(derive(run.seed, seed_part::BEGIN), || model.begin_fit(rows))?;
+    let mut saved = Snapshot::take(model)?;
     while history.len() < options.epochs {
         let epoch = history.len() + 1;
         let started = Instant::now();
-        let saved = Snapshot::take(model)?;
-        let outcome = {
-            // Held for the epoch only, so that callbacks may use other models.
-            let mut rng = TorchRng::lock()?;
-            rng.seed(derive(run.seed, epoch as u64));
-            train_epoch(model, rows, options.batch_size, epoch, monitor).and_then(|mut stats| {
-                if let Some(holdout) = holdout {
-                    rng.seed(derive(run.seed, seed_part::HOLDOUT));
-                    let loss = model.holdout_loss(holdout)?;
-                    check_finite(loss, epoch, "val_loss")?;
-                    stats.insert("val_loss".into(), loss);
-                }
-                Ok(stats)
-            })
-        };
+        let outcome = with_seed(derive(run.seed, epoch as u64), || {
+            train_epoch(model, rows, options.batch_size, epoch, monitor)
+        })
+        .and_then(|mut stats| {
+            if let Some(holdout) = holdout {
+                let loss = with_seed(derive(run.seed, seed_part::HOLDOUT), || {
+                    model.holdout_loss(holdout)
+                })?;
+                check_finite(loss, epoch, "val_loss")?;
+                stats.insert("val_loss".into(), loss);
+            }
+            Ok(stats)
+        });
         let mut stats = match outcome {
             Ok(stats) => stats,
             Err(err) => {
@@ -285,6 +288,8 @@ pub fn fit<M: Trainable>(
             }
         }
         history.push(stats.clone());
+        saved = Snapshot::take(model)?;
+        monitor.epoch_weights(&saved.weights)?;
         let out_of_patience = run.out_of_patience(options.patience, epoch);
         if !monitor.after_epoch(&stats)? || out_of_patience {
             break;
@@ -333,7 +338,7 @@ fn train_epoch<M: Trainable>(
 ) -> Result<EpochStats> {
     let count = rows.len();
     let batch = batch as i64;
-    let order = Tensor::f_randperm(count, (Kind::Int64, rows.x.device()))?;
+    let order = rng::permutation_tensor(count, rows.x.device())?;
     let mut totals: Vec<(&'static str, Tensor, i64)> = Vec::new();
     let mut start = 0;
     while start < count {
@@ -378,7 +383,7 @@ impl Snapshot {
         })
     }
 
-    fn restore<M: Trainable>(self, model: &mut M) -> Result<()> {
+    fn restore<M: Trainable>(&self, model: &mut M) -> Result<()> {
         restore_weights(model.var_store(), &self.weights)?;
         if let Some(optimiser) = &self.optimiser {
             model.load_optimiser_state(optimiser)?;
@@ -412,7 +417,7 @@ pub fn restore_weights(vs: &VarStore, saved: &[(String, Tensor)]) -> Result<()> 
 mod tests {
     use super::*;
     use crate::optim::Adam;
-    use tch::{nn, Device};
+    use tch::{nn, Device, Kind};
 
     /// Fits `y = w * x` to data made with w = 2, on noisy batches; a NaN row makes it diverge.
     struct Line {
@@ -445,7 +450,7 @@ mod tests {
             _: Option<&Tensor>,
         ) -> Result<Vec<(&'static str, Tensor)>> {
             // Random noise, so that results depend on the run's seeds.
-            let noisy = x + x.randn_like() * 0.1;
+            let noisy = x + rng::normal_like(x)? * 0.1;
             let loss = self.loss(&noisy);
             self.adam.backward_step(&loss)?;
             Ok(vec![("loss", loss.detach())])

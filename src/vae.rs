@@ -9,9 +9,11 @@
 use crate::error::{Error, Result};
 use crate::model::{Layout, Network};
 use crate::nets::{
-    mlp_widths, trainable_under, with_classes, Arch, ConvDecoder, ConvEncoder, Linear, Mlp,
+    check_parameters, conv_feature_width, mlp_widths, trainable_under, with_classes, Arch,
+    ConvDecoder, ConvEncoder, Linear, Mlp,
 };
 use crate::optim::{Adam, OptimiserState};
+use crate::rng;
 use crate::train::{Rows, Trainable};
 use serde::{Deserialize, Serialize};
 use tch::nn::VarStore;
@@ -137,7 +139,7 @@ impl Vae {
         let (mean, logvar) = self.encode(x, classes, train)?;
         let z = if sample_z {
             let std = logvar.f_mul_scalar(0.5)?.f_exp()?;
-            mean.f_add(&std.f_mul(&std.f_randn_like()?)?)?
+            mean.f_add(&std.f_mul(&rng::normal_like(&std)?)?)?
         } else {
             mean.shallow_clone()
         };
@@ -240,33 +242,49 @@ impl Network for Vae {
         config.arch
     }
 
-    fn build(config: &VaeConfig, layout: &Layout, device: Device) -> Result<Vae> {
-        config.validate()?;
-        let vs = VarStore::new(device);
-        let root = vs.root();
+    fn check_config(config: &VaeConfig) -> Result<()> {
+        config.validate()
+    }
+
+    fn linear_layers(config: &VaeConfig, layout: &Layout) -> Vec<Vec<i64>> {
         let classes = layout.n_classes as i64;
         let width = layout.width() as i64;
         let latent = config.latent_dim;
+        match layout.image {
+            Some(image) => vec![
+                vec![conv_feature_width(image) + classes, 2 * latent],
+                vec![latent + classes, conv_feature_width(image)],
+            ],
+            None => vec![
+                mlp_widths(width + classes, &config.hidden, 2 * latent),
+                mlp_widths(latent + classes, config.hidden.iter().rev(), width),
+            ],
+        }
+    }
+
+    fn build(config: &VaeConfig, layout: &Layout, device: Device) -> Result<Vae> {
+        config.validate()?;
+        let layers = Self::linear_layers(config, layout);
+        check_parameters(&layers)?;
+        let vs = VarStore::new(device);
+        let root = vs.root();
+        let classes = layout.n_classes as i64;
+        let latent = config.latent_dim;
         let (encoder, decoder) = match layout.image {
             Some(image) => {
-                let conv = ConvEncoder::new(&(&root / "encoder"), image, true);
+                let conv = ConvEncoder::new(&(&root / "encoder"), image, true)?;
                 let head = Linear::new(
                     &(&root / "encoder" / "head"),
                     conv.output_width() + classes,
                     2 * latent,
-                );
-                let decoder = ConvDecoder::new(&(&root / "decoder"), latent + classes, image);
+                )?;
+                let decoder = ConvDecoder::new(&(&root / "decoder"), latent + classes, image)?;
                 (Encoder::Conv(conv, head), Decoder::Conv(decoder))
             }
-            None => {
-                let widths = mlp_widths(width + classes, &config.hidden, 2 * latent);
-                let encoder = Mlp::new(&(&root / "encoder"), &widths);
-                let widths = mlp_widths(latent + classes, config.hidden.iter().rev(), width);
-                (
-                    Encoder::Mlp(encoder),
-                    Decoder::Mlp(Mlp::new(&(&root / "decoder"), &widths)),
-                )
-            }
+            None => (
+                Encoder::Mlp(Mlp::new(&(&root / "encoder"), &layers[0])?),
+                Decoder::Mlp(Mlp::new(&(&root / "decoder"), &layers[1])?),
+            ),
         };
         Ok(Vae {
             vs,
@@ -292,7 +310,7 @@ impl Network for Vae {
 
     fn generate(&self, n: i64, classes: Option<&Tensor>) -> Result<Tensor> {
         let _guard = tch::no_grad_guard();
-        let z = Tensor::f_randn([n, self.latent_dim], (Kind::Float, self.vs.device()))?;
+        let z = rng::normal(&[n, self.latent_dim], self.vs.device())?;
         Ok(self.decode_logits(&z, classes, false)?.f_sigmoid()?)
     }
 }
@@ -312,9 +330,12 @@ mod tests {
 
     #[test]
     fn elbo_terms_are_non_negative() {
-        let vae = Vae::build(&VaeConfig::default(), &layout(4, 0), Device::Cpu).unwrap();
-        let x = Tensor::rand([3, 4], (Kind::Float, Device::Cpu));
-        let terms = vae.elbo_terms(&x, None, false, false).unwrap();
+        let terms = rng::with_seed(0, || {
+            let vae = Vae::build(&VaeConfig::default(), &layout(4, 0), Device::Cpu)?;
+            let x = rng::uniform(&[3, 4], 0.0, 1.0, Device::Cpu)?;
+            vae.elbo_terms(&x, None, false, false)
+        })
+        .unwrap();
         assert_eq!(terms.kl.size(), vec![3]);
         assert!(f64::try_from(terms.kl.min()).unwrap() >= 0.0);
         assert!(f64::try_from(terms.reconstruction.min()).unwrap() >= 0.0);
@@ -322,13 +343,13 @@ mod tests {
 
     #[test]
     fn training_lowers_the_loss_and_reconstructs_the_classes() {
-        tch::manual_seed(0);
         let config = VaeConfig {
             latent_dim: 2,
             hidden: vec![32],
             ..Default::default()
         };
-        let mut vae = Vae::build(&config, &layout(6, 2), Device::Cpu).unwrap();
+        let mut vae =
+            rng::with_seed(0, || Vae::build(&config, &layout(6, 2), Device::Cpu)).unwrap();
         vae.start_training(Some(1e-2)).unwrap();
         let labels = Tensor::from_slice(&[0i64, 1]).repeat([50]);
         let classes = labels.one_hot(2).to_kind(Kind::Float);
@@ -353,7 +374,7 @@ mod tests {
             history[29]["loss"] < 0.5 * history[0]["loss"],
             "{history:?}"
         );
-        let out = vae.generate(6, Some(&classes.narrow(0, 0, 6))).unwrap();
+        let out = rng::with_seed(0, || vae.generate(6, Some(&classes.narrow(0, 0, 6)))).unwrap();
         assert_eq!(out.size(), vec![6, 6]);
         let error = f64::try_from((out - x.narrow(0, 0, 6)).abs().max()).unwrap();
         assert!(error < 0.2, "{error}");

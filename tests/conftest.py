@@ -19,3 +19,7 @@ def blobs() -> tuple[np.ndarray, np.ndarray]:
     y = np.repeat([0, 1, 2], [40, 20, 10])
     x = centres[y] + rng.normal(scale=0.5, size=(len(y), 5))
     return x, y
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: long-running test (deselect with -m 'not slow')")

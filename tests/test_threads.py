@@ -29,26 +29,32 @@ def test_eight_threads_sample_one_model(blobs, kind):
         assert x_shape == (17, 5) and y_shape == (17,)
 
 
-def test_sample_waits_for_a_fit_on_another_thread(blobs):
+def test_sample_during_a_fit_uses_its_last_completed_epoch(blobs):
     x, y = blobs
-    vae = genaug.VAE(latent_dim=2, hidden=(64,), seed=0)
-    started = threading.Event()
+    vae = genaug.VAE(latent_dim=2, hidden=(64,), seed=0, device="cpu")
+    reached = threading.Event()
+    release = threading.Event()
     epochs = 40
 
-    def announce(stats):
-        started.set()
-        time.sleep(0.02)  # long enough that an unserialised sample would land mid-fit
+    def hold_at_epoch_5(stats):
+        if stats["epoch"] == 5:
+            reached.set()
+            release.wait(30)
 
     trainer = threading.Thread(
-        target=lambda: vae.fit(x, y, epochs=epochs, callbacks=[announce], progress=False)
+        target=lambda: vae.fit(x, y, epochs=epochs, callbacks=[hold_at_epoch_5], progress=False)
     )
     trainer.start()
-    assert started.wait(30)
-    out = vae.sample(7, y=1)
-    # The sample ran after the whole fit, never on a half-trained network.
-    assert len(vae.history) == epochs
+    assert reached.wait(30)
+    # The fit is paused inside epoch 5's callback: sampling answers at once from epoch 5.
+    out = vae.sample(7, y=1, seed=3)
+    assert len(vae.history) == 5 and vae.is_fitted
+    release.set()
+    trainer.join(30)
     assert out.shape == (7, 5)
-    trainer.join()
+    same = genaug.VAE(latent_dim=2, hidden=(64,), seed=0, device="cpu")
+    same.fit(x, y, epochs=5, progress=False)
+    np.testing.assert_array_equal(out, same.sample(7, y=1, seed=3))
 
 
 def test_two_models_train_at_once_as_they_would_alone(blobs):
@@ -70,19 +76,23 @@ def test_two_models_train_at_once_as_they_would_alone(blobs):
         assert [s["d_loss"] for s in model.history] == [s["d_loss"] for s in history]
 
 
-def test_a_callback_using_its_own_model_gets_a_clear_error(blobs):
+def test_a_callback_may_sample_its_own_model_but_not_fit_or_save_it(blobs):
     x, y = blobs
-    vae = genaug.VAE(latent_dim=2, hidden=(16,), seed=0)
-    other = genaug.VAE(latent_dim=2, hidden=(16,), seed=0).fit(x, y, epochs=1, progress=False)
+    vae = genaug.VAE(latent_dim=2, hidden=(16,), seed=0, device="cpu")
+    other = genaug.VAE(latent_dim=2, hidden=(16,), seed=0, device="cpu")
+    other.fit(x, y, epochs=1, progress=False)
     seen = []
 
     def peek(stats):
         seen.append(other.sample(2, y=0).shape)  # another model is fine
+        seen.append(vae.sample(3, y=0).shape)  # so is this one, as at this epoch
         if stats["epoch"] == 2:
-            vae.sample(3, y=0)
+            vae.to_bytes()
 
     with pytest.raises(genaug.ModelBusyError, match="being fitted on this thread"):
         vae.fit(x, y, epochs=5, callbacks=[peek], progress=False)
-    assert seen == [(2, 5), (2, 5)]
+    assert seen == [(2, 5), (3, 5), (2, 5), (3, 5)]
     assert len(vae.history) == 2
     assert vae.sample(3, y=0).shape == (3, 5)
+    with pytest.raises(genaug.ModelBusyError):
+        vae.fit(x, y, epochs=2, callbacks=[lambda s: vae.fit(x, y, epochs=1)], progress=False)

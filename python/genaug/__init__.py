@@ -4,6 +4,7 @@ pipelines."""
 from __future__ import annotations
 
 import copyreg
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -11,7 +12,7 @@ from typing import Any
 # native module then links against that same library.
 import torch as _torch  # noqa: F401
 
-from genaug._core import GAN, VAE, cuda_is_available, from_bytes, load
+from genaug._core import GAN, VAE, _after_fork, _before_fork, cuda_is_available, from_bytes, load
 from genaug.exceptions import (
     CheckpointError,
     DataError,
@@ -22,6 +23,7 @@ from genaug.exceptions import (
     NotFittedError,
     ParameterError,
     ShapeError,
+    SizeError,
     TrainingDivergedError,
 )
 
@@ -39,6 +41,7 @@ __all__ = [
     "NotFittedError",
     "ParameterError",
     "ShapeError",
+    "SizeError",
     "TrainingDivergedError",
     "cuda_is_available",
     "from_bytes",
@@ -50,6 +53,9 @@ def _reduce(model: GAN | VAE) -> tuple[Callable[[bytes], Any], tuple[bytes]]:
     # Models pickle as their safetensors checkpoint bytes: no code is pickled.
     return from_bytes, (model.to_bytes(),)
 
+
+# A child forked while another thread was inside a model's status lock would inherit it held.
+os.register_at_fork(before=_before_fork, after_in_parent=_after_fork, after_in_child=_after_fork)
 
 copyreg.pickle(GAN, _reduce)
 copyreg.pickle(VAE, _reduce)

@@ -7,20 +7,22 @@ import numpy.typing as npt
 
 __all__ = ["GAN", "VAE", "cuda_is_available", "from_bytes", "load"]
 
+_Count = int | np.integer[Any]
+
 _Callback = Callable[[dict[str, float]], object]
 
 @final
 class GAN:
     def __new__(
         cls,
-        latent_dim: int = 64,
-        hidden: Iterable[int] = ...,  # (256, 256)
+        latent_dim: int | None = ...,  # 64
+        hidden: Iterable[int] | None = ...,  # (256, 256)
         loss: Literal["bce", "wgan-gp"] = "bce",
         arch: Literal["auto", "mlp", "conv"] = "auto",
         device: str = "auto",
-        seed: int = 0,
+        seed: int | None = ...,  # 0
         *,
-        n_critic: int | None = None,
+        n_critic: int | None = ...,
         gp_lambda: float = 10.0,
         lr: float | None = None,
         betas: tuple[float, float] | None = None,
@@ -43,13 +45,13 @@ class GAN:
         resume: bool = False,
     ) -> GAN: ...
     def sample(
-        self, n: int, y: int | npt.ArrayLike | None = None, seed: int | None = None
+        self, n: _Count, y: int | npt.ArrayLike | None = None, seed: int | None = None
     ) -> np.ndarray: ...
     @overload
     def augment(
         self,
         batch: npt.ArrayLike,
-        n: int,
+        n: _Count,
         seed: int | None = None,
         *,
         labels: None = None,
@@ -59,7 +61,7 @@ class GAN:
     def augment(
         self,
         batch: npt.ArrayLike,
-        n: int | None = None,
+        n: _Count | None = None,
         seed: int | None = None,
         *,
         labels: npt.ArrayLike,
@@ -84,12 +86,12 @@ class GAN:
 class VAE:
     def __new__(
         cls,
-        latent_dim: int = 16,
-        hidden: Iterable[int] = ...,  # (256, 256)
+        latent_dim: int | None = ...,  # 16
+        hidden: Iterable[int] | None = ...,  # (256, 256)
         beta: float = 1.0,
         arch: Literal["auto", "mlp", "conv"] = "auto",
         device: str = "auto",
-        seed: int = 0,
+        seed: int | None = ...,  # 0
     ) -> VAE: ...
     def fit(
         self,
@@ -109,13 +111,13 @@ class VAE:
         resume: bool = False,
     ) -> VAE: ...
     def sample(
-        self, n: int, y: int | npt.ArrayLike | None = None, seed: int | None = None
+        self, n: _Count, y: int | npt.ArrayLike | None = None, seed: int | None = None
     ) -> np.ndarray: ...
     @overload
     def augment(
         self,
         batch: npt.ArrayLike,
-        n: int,
+        n: _Count,
         seed: int | None = None,
         *,
         labels: None = None,
@@ -125,7 +127,7 @@ class VAE:
     def augment(
         self,
         batch: npt.ArrayLike,
-        n: int | None = None,
+        n: _Count | None = None,
         seed: int | None = None,
         *,
         labels: npt.ArrayLike,
@@ -151,5 +153,7 @@ class VAE:
     def latent_dim(self) -> int: ...
 
 def load(path: str | PathLike[str]) -> GAN | VAE: ...
-def from_bytes(data: bytes) -> GAN | VAE: ...
+def from_bytes(data: bytes | bytearray | memoryview) -> GAN | VAE: ...
 def cuda_is_available() -> bool: ...
+def _before_fork() -> None: ...
+def _after_fork() -> None: ...

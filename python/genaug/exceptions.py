@@ -13,6 +13,7 @@ __all__ = [
     "NotFittedError",
     "ParameterError",
     "ShapeError",
+    "SizeError",
     "TrainingDivergedError",
 ]
 
@@ -55,3 +56,8 @@ class DeviceError(GenaugError, RuntimeError):
 
 class ModelBusyError(GenaugError, RuntimeError):
     """The model was used from inside its own ``fit`` (a callback), which would wait forever."""
+
+
+class SizeError(GenaugError, MemoryError):
+    """A request whose result cannot fit in memory (or whose size overflows), refused before
+    anything is allocated."""

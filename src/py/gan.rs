@@ -1,6 +1,7 @@
 //! `genaug.GAN`: the Python face of [`crate::gan::Gan`].
 
-use super::shared::{check_seed, shared_methods, Shared};
+use super::convert::{read_opt_int, read_opt_ints};
+use super::shared::{check_seed, entry, shared_methods, Shared};
 use crate::device::parse_device;
 use crate::gan::{Gan, GanConfig, GanLoss};
 use crate::model::Model;
@@ -16,10 +17,10 @@ pub struct PyGan {
 shared_methods!(PyGan);
 
 impl PyGan {
-    pub fn from_model(model: Model<Gan>) -> Self {
-        PyGan {
-            shared: Shared::new(model),
-        }
+    pub fn from_model(model: Model<Gan>) -> crate::error::Result<Self> {
+        Ok(PyGan {
+            shared: Shared::new(model)?,
+        })
     }
 }
 
@@ -27,57 +28,63 @@ impl PyGan {
 impl PyGan {
     #[new]
     #[pyo3(signature = (
-        latent_dim=64, hidden=vec![256, 256], loss="bce", arch="auto", device="auto", seed=0,
+        latent_dim=None, hidden=None, loss="bce", arch="auto", device="auto", seed=None,
         *, n_critic=None, gp_lambda=10.0, lr=None, betas=None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
-        latent_dim: i64,
-        hidden: Vec<i64>,
+        latent_dim: Option<&Bound<'_, PyAny>>,
+        hidden: Option<&Bound<'_, PyAny>>,
         loss: &str,
         arch: &str,
         device: &str,
-        seed: i64,
-        n_critic: Option<i64>,
+        seed: Option<&Bound<'_, PyAny>>,
+        n_critic: Option<&Bound<'_, PyAny>>,
         gp_lambda: f64,
         lr: Option<f64>,
         betas: Option<(f64, f64)>,
     ) -> PyResult<Self> {
-        let n_critic = n_critic
-            .map(|n| {
-                usize::try_from(n).map_err(|_| {
-                    crate::error::Error::Parameter(format!("n_critic must be at least 1, got {n}"))
+        entry(|| {
+            let defaults = GanConfig::default();
+            let seed = read_opt_int(seed, "seed")?.unwrap_or(0);
+            let n_critic = read_opt_int(n_critic, "n_critic")?
+                .map(|n| {
+                    usize::try_from(n).map_err(|_| {
+                        crate::error::Error::Parameter(format!(
+                            "n_critic must be at least 1, got {n}"
+                        ))
+                    })
                 })
-            })
-            .transpose()?;
-        let config = GanConfig {
-            latent_dim,
-            hidden,
-            loss: GanLoss::parse(loss)?,
-            arch: Arch::parse(arch)?,
-            n_critic,
-            gp_lambda,
-            lr,
-            betas,
-        };
-        config.validate()?;
-        let seed = check_seed(Some(seed))?.unwrap_or(0);
-        Ok(PyGan::from_model(Model::new(
-            config,
-            parse_device(device)?,
-            seed,
-        )))
+                .transpose()?;
+            let config = GanConfig {
+                latent_dim: read_opt_int(latent_dim, "latent_dim")?.unwrap_or(defaults.latent_dim),
+                hidden: read_opt_ints(hidden, "hidden")?.unwrap_or(defaults.hidden),
+                loss: GanLoss::parse(loss)?,
+                arch: Arch::parse(arch)?,
+                n_critic,
+                gp_lambda,
+                lr,
+                betas,
+            };
+            config.validate()?;
+            let seed = check_seed(Some(seed))?.unwrap_or_default();
+            Ok(PyGan::from_model(Model::new(
+                config,
+                parse_device(device)?,
+                seed,
+            ))?)
+        })
     }
 
     /// The loss the model trains with: `"bce"` or `"wgan-gp"`.
     #[getter]
     fn loss(&self, py: Python<'_>) -> PyResult<&'static str> {
-        self.shared.with(py, |m| Ok(m.config.loss.name()))
+        entry(|| Ok(self.shared.status(py, |st| st.config.loss.name())))
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        self.shared.with(py, |m| {
-            let c = &m.config;
+        entry(|| {
+            let (c, fitted) = self.shared.status(py, |st| (st.config.clone(), st.fitted));
             Ok(format!(
                 "GAN(latent_dim={}, hidden={:?}, loss={:?}, arch={:?}, n_critic={}, lr={:?}, fitted={})",
                 c.latent_dim,
@@ -86,7 +93,7 @@ impl PyGan {
                 format!("{:?}", c.arch).to_lowercase(),
                 c.n_critic(),
                 c.lr(),
-                if m.fitted.is_some() { "True" } else { "False" }
+                if fitted { "True" } else { "False" }
             ))
         })
     }

@@ -9,18 +9,23 @@ pub mod vae;
 use crate::checkpoint;
 use crate::error::Error;
 use pyo3::prelude::*;
+use shared::entry;
 use std::path::PathBuf;
 
 /// A model object of the class a checkpoint names.
 fn model_from(py: Python<'_>, checkpoint: checkpoint::Checkpoint) -> PyResult<Py<PyAny>> {
     match checkpoint.kind() {
         "VAE" => {
-            let model = py.detach(move || checkpoint::restore(&checkpoint))?;
-            Ok(Py::new(py, vae::PyVae::from_model(model))?.into_any())
+            let model = py.detach(move || {
+                checkpoint::restore(&checkpoint).and_then(vae::PyVae::from_model)
+            })?;
+            Ok(Py::new(py, model)?.into_any())
         }
         "GAN" => {
-            let model = py.detach(move || checkpoint::restore(&checkpoint))?;
-            Ok(Py::new(py, gan::PyGan::from_model(model))?.into_any())
+            let model = py.detach(move || {
+                checkpoint::restore(&checkpoint).and_then(gan::PyGan::from_model)
+            })?;
+            Ok(Py::new(py, model)?.into_any())
         }
         other => Err(Error::Checkpoint(format!(
             "checkpoint holds an unknown model class {other:?}"
@@ -32,19 +37,38 @@ fn model_from(py: Python<'_>, checkpoint: checkpoint::Checkpoint) -> PyResult<Py
 /// Loads a model saved with `model.save(path)`, on the CPU.
 #[pyfunction]
 pub fn load(py: Python<'_>, path: PathBuf) -> PyResult<Py<PyAny>> {
-    let checkpoint = py.detach(|| checkpoint::read(&path))?;
-    model_from(py, checkpoint)
+    entry(|| {
+        let checkpoint = py.detach(|| checkpoint::read(&path))?;
+        model_from(py, checkpoint)
+    })
 }
 
 /// Rebuilds a model from `model.to_bytes()`.
 #[pyfunction]
-pub fn from_bytes(py: Python<'_>, data: Vec<u8>) -> PyResult<Py<PyAny>> {
-    let checkpoint = py.detach(|| checkpoint::from_bytes(&data, "the checkpoint bytes"))?;
-    model_from(py, checkpoint)
+pub fn from_bytes(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+    entry(|| {
+        let data: Vec<u8> = data.extract().map_err(|_| {
+            Error::Checkpoint("from_bytes takes the bytes of a genaug checkpoint".into())
+        })?;
+        let checkpoint = py.detach(|| checkpoint::from_bytes(&data, "the checkpoint bytes"))?;
+        model_from(py, checkpoint)
+    })
 }
 
 /// Whether libtorch, as genaug sees it, has a usable CUDA device.
 #[pyfunction]
 pub fn cuda_is_available() -> bool {
     tch::Cuda::is_available()
+}
+
+/// `os.register_at_fork(before=...)`: waits until no thread is inside a model's status lock.
+#[pyfunction]
+pub fn _before_fork(py: Python<'_>) {
+    py.detach(crate::handle::before_fork)
+}
+
+/// `os.register_at_fork(after_in_parent=..., after_in_child=...)`.
+#[pyfunction]
+pub fn _after_fork() {
+    crate::handle::after_fork()
 }

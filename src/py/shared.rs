@@ -1,53 +1,42 @@
-//! What every Python model class does, written once over any [`Network`]: the model sits behind
-//! a mutex, inputs are copied out of Python first, and the work runs with the GIL released.
+//! What every Python model class does, written once over any [`Network`]: inputs are copied
+//! out of Python first, then the work runs on the model's [`Handle`] with the GIL released, and
+//! every entry point runs under [`entry`], so that a bug that panics surfaces as a
+//! `GenaugError`.
 
-use super::convert::{concatenate, read_array, read_labels, write_array, write_labels};
+use super::convert::{read_array, read_count, read_labels, read_opt_int, write_labels, ArraySink};
 use super::monitor::{stats_dict, PyMonitor};
-use crate::augment::{labels_to_generate, Strategy};
+use crate::augment::{self, Request, Strategy};
 use crate::checkpoint;
 use crate::error::{Error, Result};
-use crate::model::{Holdout, Model, Network};
+use crate::handle::{Access, Handle, Status};
+use crate::model::{Holdout, Model, Network, SampleLabels};
 use crate::train::FitOptions;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
-use std::sync::{Mutex, MutexGuard};
-use std::thread::ThreadId;
 
 pub struct Shared<N: Network> {
-    model: Mutex<Model<N>>,
-    /// The thread running `fit`, whose callbacks must not wait for the model it holds.
-    fitting_on: Mutex<Option<ThreadId>>,
+    handle: Handle<N>,
 }
 
-/// Marks a thread as fitting until dropped.
-struct Fitting<'a>(&'a Mutex<Option<ThreadId>>);
-
-impl<'a> Fitting<'a> {
-    fn start(slot: &'a Mutex<Option<ThreadId>>) -> Fitting<'a> {
-        *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(std::thread::current().id());
-        Fitting(slot)
-    }
-}
-
-impl Drop for Fitting<'_> {
-    fn drop(&mut self) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = None;
-    }
-}
-
-/// Runs `f`, turning a panic into an error instead of an abort or a `PanicException`.
-fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+/// Runs a Python entry point, turning a panic into a `GenaugError` ("internal error: ...")
+/// instead of an abort or a `PanicException`.
+pub fn entry<T>(f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| {
         let message = payload
             .downcast_ref::<String>()
             .cloned()
             .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
             .unwrap_or_else(|| "unknown panic".into());
-        Err(Error::Internal(message))
+        Err(Error::Internal(message).into())
     })
+}
+
+/// Runs core work with the GIL released.
+pub fn detached<T: Send>(py: Python<'_>, f: impl FnOnce() -> Result<T> + Send) -> PyResult<T> {
+    py.detach(f).map_err(PyErr::from)
 }
 
 pub fn check_count(n: i64, what: &str) -> Result<usize> {
@@ -78,56 +67,63 @@ pub fn check_seed(seed: Option<i64>) -> Result<Option<u64>> {
     .transpose()
 }
 
-/// `y` for sampling: one class for all `n` rows, or one label per row.
-fn read_sample_labels(
-    py: Python<'_>,
-    y: Option<&Bound<'_, PyAny>>,
-    n: usize,
-) -> PyResult<Option<Vec<i64>>> {
-    let Some(y) = y else { return Ok(None) };
-    let ndim: usize = py.import("numpy")?.call_method1("ndim", (y,))?.extract()?;
-    if ndim == 0 {
-        let one = PyList::new(py, [y])?;
-        let (label, _) = read_labels(py, one.as_any(), "y")?;
-        return Ok(Some(vec![label[0]; n]));
+/// `y` for sampling: one class for all rows, or one label per row.
+enum SampleY {
+    None,
+    All(i64),
+    Each(Vec<i64>),
+}
+
+impl SampleY {
+    fn read(py: Python<'_>, y: Option<&Bound<'_, PyAny>>) -> PyResult<SampleY> {
+        let Some(y) = y else { return Ok(SampleY::None) };
+        if y.is_none() {
+            return Ok(SampleY::None);
+        }
+        let ndim: usize = py.import("numpy")?.call_method1("ndim", (y,))?.extract()?;
+        if ndim == 0 {
+            let one = PyList::new(py, [y])?;
+            let (label, _) = read_labels(py, one.as_any(), "y")?;
+            return Ok(SampleY::All(label[0]));
+        }
+        Ok(SampleY::Each(read_labels(py, y, "y")?.0))
     }
-    Ok(Some(read_labels(py, y, "y")?.0))
+
+    fn labels(&self) -> SampleLabels<'_> {
+        match self {
+            SampleY::None => SampleLabels::None,
+            SampleY::All(label) => SampleLabels::All(*label),
+            SampleY::Each(labels) => SampleLabels::Each(labels),
+        }
+    }
 }
 
 impl<N: Network> Shared<N> {
-    pub fn new(model: Model<N>) -> Self {
-        Shared {
-            model: Mutex::new(model),
-            fitting_on: Mutex::new(None),
-        }
+    pub fn new(model: Model<N>) -> Result<Self> {
+        Ok(Shared {
+            handle: Handle::new(model)?,
+        })
     }
 
-    /// The model, once no other thread uses it. On the thread that is running `fit` (in one of
-    /// its callbacks) that would never happen, so it is an error there.
-    fn lock(&self) -> Result<MutexGuard<'_, Model<N>>> {
-        let fitting_on = *self.fitting_on.lock().unwrap_or_else(|p| p.into_inner());
-        if fitting_on == Some(std::thread::current().id()) {
-            return Err(Error::Busy(format!(
-                "this {} is being fitted on this thread (is this a fit callback?); use the \
-                 model after fit returns, or stop training by returning False",
-                N::KIND
-            )));
-        }
-        Ok(self
-            .model
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()))
-    }
-
-    /// Runs `f` on the model with the GIL released (the lock is taken without the GIL, so a
-    /// thread holding it can always re-attach). Calls from other threads wait their turn.
+    /// Runs `f` on the model with the GIL released; calls from other threads wait their turn,
+    /// and reads during a fit use its last completed epoch.
     pub fn with<R: Send>(
         &self,
         py: Python<'_>,
+        access: Access,
         f: impl FnOnce(&mut Model<N>) -> Result<R> + Send,
     ) -> PyResult<R> {
-        py.detach(|| guarded(|| f(&mut *self.lock()?)))
-            .map_err(PyErr::from)
+        detached(py, || self.handle.with(access, f))
+    }
+
+    pub fn handle(&self) -> &Handle<N> {
+        &self.handle
+    }
+
+    /// Reads the status record, which answers at once even while a fit runs. Without the GIL:
+    /// a fork in progress holds every status lock until it is done, and it needs the GIL.
+    pub fn status<R: Send>(&self, py: Python<'_>, f: impl FnOnce(&Status<N>) -> R + Send) -> R {
+        py.detach(|| self.handle.status(|st| f(st)))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -143,6 +139,7 @@ impl<N: Network> Shared<N> {
     ) -> PyResult<()> {
         let (data, spec) = read_array(py, x, "x")?;
         let labels = y
+            .filter(|y| !y.is_none())
             .map(|y| read_labels(py, y, "y"))
             .transpose()?
             .map(|(labels, _)| labels);
@@ -159,7 +156,7 @@ impl<N: Network> Shared<N> {
                 .collect::<PyResult<_>>()?,
         };
         let done = if options.resume {
-            self.with(py, |m| Ok(m.history.len()))?
+            self.status(py, |st| st.history.len())
         } else {
             0
         };
@@ -170,16 +167,15 @@ impl<N: Network> Shared<N> {
         let bar = (!bar.is_none()).then(|| bar.unbind());
         let mut monitor = PyMonitor::new(callbacks, bar);
         let outcome = py.detach(|| {
-            guarded(|| {
-                let mut model = self.lock()?;
-                let _fitting = Fitting::start(&self.fitting_on);
+            self.handle.fit(&mut monitor, |model, monitor, publish| {
                 model.fit(
                     &data,
                     spec,
                     labels.as_deref(),
                     holdout.as_ref(),
                     options,
-                    &mut monitor,
+                    monitor,
+                    publish,
                 )
             })
         });
@@ -193,93 +189,98 @@ impl<N: Network> Shared<N> {
     pub fn sample<'py>(
         &self,
         py: Python<'py>,
-        n: i64,
+        n: &Bound<'py, PyAny>,
         y: Option<&Bound<'py, PyAny>>,
-        seed: Option<i64>,
+        seed: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let n = check_count(n, "n")?;
-        let seed = check_seed(seed)?;
-        let labels = read_sample_labels(py, y, n)?;
-        let (array, spec) = self.with(py, |m| {
-            let array = m.sample(n, labels.as_deref(), seed)?;
-            Ok((array, m.fitted()?.spec.clone()))
-        })?;
-        write_array(py, array, &spec)
+        let n = read_count(n, "n")?;
+        let seed = check_seed(read_opt_int(seed, "seed")?)?;
+        let y = SampleY::read(py, y)?;
+        let mut sink = ArraySink::new();
+        let outcome = py.detach(|| {
+            self.handle.with(Access::Read, |m| {
+                augment::sample(m, n, y.labels(), seed, &mut sink)
+            })
+        });
+        sink.finish(py, outcome)
     }
 
     pub fn augment<'py>(
         &self,
         py: Python<'py>,
         batch: &Bound<'py, PyAny>,
-        n: Option<i64>,
-        seed: Option<i64>,
+        n: Option<&Bound<'py, PyAny>>,
+        seed: Option<&Bound<'py, PyAny>>,
         labels: Option<&Bound<'py, PyAny>>,
         strategy: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let n = n.filter(|n| !n.is_none());
         let (rows, _) = read_array(py, batch, "batch")?;
-        let seed = check_seed(seed)?;
-        let n = n.map(|n| check_count(n, "n")).transpose()?;
-        let Some(labels) = labels else {
-            if strategy.is_some() {
-                return Err(Error::Parameter("strategy needs labels=".into()).into());
+        let seed = check_seed(read_opt_int(seed, "seed")?)?;
+        let n = n.map(|n| read_count(n, "n")).transpose()?;
+        let strategy = strategy.filter(|s| !s.is_none());
+        let labels = labels.filter(|l| !l.is_none());
+        let (request_labels, label_dtype) = match labels {
+            Some(labels) => {
+                let (labels, dtype) = read_labels(py, labels, "labels")?;
+                (Some(labels), dtype)
             }
-            let n = n.ok_or_else(|| {
-                Error::Parameter("augment(batch, n) needs n, or labels= and a strategy".into())
-            })?;
-            let (generated, spec) = self.with(py, |m| {
-                m.check_rows(&rows, "batch")?;
-                Ok((m.sample(n, None, seed)?, m.fitted()?.spec.clone()))
-            })?;
-            let generated = write_array(py, generated, &spec)?;
-            return concatenate(py, batch, &generated, &spec.dtype);
+            None => (None, String::new()),
         };
-        let (labels, label_dtype) = read_labels(py, labels, "labels")?;
-        if labels.len() != rows.rows() {
-            return Err(Error::Label(format!(
-                "labels has {} entries for {} rows of batch",
-                labels.len(),
-                rows.rows()
-            ))
-            .into());
-        }
-        let strategy = match (strategy, n) {
-            (Some(_), Some(_)) => {
+        let strategy = match (&request_labels, strategy, n) {
+            (None, Some(_), _) => {
+                return Err(Error::Parameter("strategy needs labels=".into()).into())
+            }
+            (None, None, None) => {
+                return Err(Error::Parameter(
+                    "augment(batch, n) needs n, or labels= and a strategy".into(),
+                )
+                .into())
+            }
+            (None, None, Some(_)) => None,
+            (Some(_), Some(_), Some(_)) => {
                 return Err(Error::Parameter("pass either n or strategy, not both".into()).into())
             }
-            (None, Some(n)) => Strategy::Proportional(n),
-            (None, None) => Strategy::Balance,
-            (Some(s), None) => read_strategy(s)?,
+            (Some(_), None, Some(n)) => Some(Strategy::Proportional(n)),
+            (Some(_), None, None) => Some(Strategy::Balance),
+            (Some(_), Some(s), None) => Some(read_strategy(s)?),
         };
-        let (generated, new_labels, spec) = self.with(py, |m| {
-            m.check_rows(&rows, "batch")?;
-            let new_labels = labels_to_generate(&labels, &m.fitted()?.classes, &strategy)?;
-            let generated = m.sample(new_labels.len(), Some(&new_labels), seed)?;
-            Ok((generated, new_labels, m.fitted()?.spec.clone()))
-        })?;
-        let generated = write_array(py, generated, &spec)?;
-        let x_aug = concatenate(py, batch, &generated, &spec.dtype)?;
-        let old_labels = write_labels(py, labels, &label_dtype)?;
-        let y_aug = concatenate(
-            py,
-            &old_labels,
-            &write_labels(py, new_labels, &label_dtype)?,
-            &label_dtype,
-        )?;
-        Ok(PyTuple::new(py, [x_aug, y_aug])?.into_any())
+        let batch = py.import("numpy")?.call_method1("asarray", (batch,))?;
+        let mut sink = ArraySink::after(batch, rows.rows());
+        let mut y_aug = None;
+        let outcome = py.detach(|| {
+            self.handle.with(Access::Read, |m| {
+                let request = match (&request_labels, strategy) {
+                    (Some(labels), Some(strategy)) => Request::Labelled { labels, strategy },
+                    _ => Request::Rows(n.unwrap_or(0)),
+                };
+                y_aug = augment::augment(m, &rows, request, seed, &mut sink)?;
+                Ok(())
+            })
+        });
+        let x_aug = sink.finish(py, outcome)?;
+        match y_aug {
+            None => Ok(x_aug),
+            Some(y_aug) => {
+                let y_aug = write_labels(py, y_aug, &label_dtype)?;
+                Ok(PyTuple::new(py, [x_aug, y_aug])?.into_any())
+            }
+        }
     }
 
     pub fn to_bytes(&self, py: Python<'_>, include_optimizer: bool) -> PyResult<Vec<u8>> {
-        self.with(py, |m| checkpoint::to_bytes(m, include_optimizer))
+        self.with(py, Access::Full, |m| {
+            checkpoint::to_bytes(m, include_optimizer)
+        })
     }
 
     pub fn save(&self, py: Python<'_>, path: PathBuf, include_optimizer: bool) -> PyResult<()> {
         let bytes = self.to_bytes(py, include_optimizer)?;
-        py.detach(|| checkpoint::write_atomic(&path, &bytes))
-            .map_err(PyErr::from)
+        detached(py, || checkpoint::write_atomic(&path, &bytes))
     }
 
     pub fn history<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let history = self.with(py, |m| Ok(m.history.clone()))?;
+        let history = self.status(py, |st| st.history.clone());
         let dicts = history
             .iter()
             .map(|stats| stats_dict(py, stats))
@@ -287,21 +288,16 @@ impl<N: Network> Shared<N> {
         PyList::new(py, dicts)
     }
 
-    pub fn classes(&self, py: Python<'_>) -> PyResult<Option<Vec<i64>>> {
-        self.with(py, |m| {
-            Ok(m.fitted
-                .as_ref()
-                .map(|f| f.classes.clone())
-                .filter(|c| !c.is_empty()))
-        })
+    pub fn classes(&self, py: Python<'_>) -> Option<Vec<i64>> {
+        self.status(py, |st| Some(st.classes.clone()).filter(|c| !c.is_empty()))
     }
 
-    pub fn is_fitted(&self, py: Python<'_>) -> PyResult<bool> {
-        self.with(py, |m| Ok(m.fitted.is_some()))
+    pub fn is_fitted(&self, py: Python<'_>) -> bool {
+        self.status(py, |st| st.fitted)
     }
 
-    pub fn device(&self, py: Python<'_>) -> PyResult<String> {
-        self.with(py, |m| Ok(crate::device::device_name(m.device)))
+    pub fn device(&self, py: Python<'_>) -> String {
+        self.status(py, |st| crate::device::device_name(st.device))
     }
 }
 
@@ -352,16 +348,13 @@ fn read_strategy(strategy: &Bound<'_, PyAny>) -> PyResult<Strategy> {
         let class: i64 = class
             .extract()
             .map_err(|_| Error::Label(format!("strategy key {class} is not an integer class")))?;
-        let count: i64 = count
-            .extract()
-            .map_err(|_| Error::Parameter(format!("strategy count {count} is not an integer")))?;
-        counts.insert(class, check_count(count, "a strategy count")?);
+        counts.insert(class, read_count(&count, "a strategy count")?);
     }
     Ok(Strategy::Counts(counts))
 }
 
 /// The methods every model class shares, as a `#[pymethods]` block of its own over the class's
-/// `shared` field.
+/// `shared` field; each runs under [`entry`].
 macro_rules! shared_methods {
     ($class:ty) => {
         #[pyo3::pymethods]
@@ -383,11 +376,14 @@ macro_rules! shared_methods {
                 patience: Option<i64>,
                 resume: bool,
             ) -> pyo3::PyResult<pyo3::Bound<'py, Self>> {
-                let options = $crate::py::shared::fit_options(epochs, batch_size, lr, patience, resume)?;
-                slf.get()
-                    .shared
-                    .fit(slf.py(), x, y, options, validation, callbacks, progress)?;
-                Ok(slf)
+                $crate::py::shared::entry(|| {
+                    let options =
+                        $crate::py::shared::fit_options(epochs, batch_size, lr, patience, resume)?;
+                    slf.get()
+                        .shared
+                        .fit(slf.py(), x, y, options, validation, callbacks, progress)?;
+                    Ok(slf)
+                })
             }
 
             /// `n` generated samples in the training data's shape, dtype and range; `y` (one
@@ -396,11 +392,11 @@ macro_rules! shared_methods {
             fn sample<'py>(
                 &self,
                 py: pyo3::Python<'py>,
-                n: i64,
+                n: &pyo3::Bound<'py, pyo3::PyAny>,
                 y: Option<&pyo3::Bound<'py, pyo3::PyAny>>,
-                seed: Option<i64>,
+                seed: Option<&pyo3::Bound<'py, pyo3::PyAny>>,
             ) -> pyo3::PyResult<pyo3::Bound<'py, pyo3::PyAny>> {
-                self.shared.sample(py, n, y, seed)
+                $crate::py::shared::entry(|| self.shared.sample(py, n, y, seed))
             }
 
             /// `batch` followed by `n` generated rows; with `labels=`, `(x_aug, labels_aug)`
@@ -410,12 +406,14 @@ macro_rules! shared_methods {
                 &self,
                 py: pyo3::Python<'py>,
                 batch: &pyo3::Bound<'py, pyo3::PyAny>,
-                n: Option<i64>,
-                seed: Option<i64>,
+                n: Option<&pyo3::Bound<'py, pyo3::PyAny>>,
+                seed: Option<&pyo3::Bound<'py, pyo3::PyAny>>,
                 labels: Option<&pyo3::Bound<'py, pyo3::PyAny>>,
                 strategy: Option<&pyo3::Bound<'py, pyo3::PyAny>>,
             ) -> pyo3::PyResult<pyo3::Bound<'py, pyo3::PyAny>> {
-                self.shared.augment(py, batch, n, seed, labels, strategy)
+                $crate::py::shared::entry(|| {
+                    self.shared.augment(py, batch, n, seed, labels, strategy)
+                })
             }
 
             /// Writes the model (weights, scaler, config, seed state, history and, with
@@ -428,7 +426,7 @@ macro_rules! shared_methods {
                 path: std::path::PathBuf,
                 include_optimizer: bool,
             ) -> pyo3::PyResult<()> {
-                self.shared.save(py, path, include_optimizer)
+                $crate::py::shared::entry(|| self.shared.save(py, path, include_optimizer))
             }
 
             /// The model as checkpoint bytes (what `save` writes).
@@ -438,10 +436,12 @@ macro_rules! shared_methods {
                 py: pyo3::Python<'py>,
                 include_optimizer: bool,
             ) -> pyo3::PyResult<pyo3::Bound<'py, pyo3::types::PyBytes>> {
-                Ok(pyo3::types::PyBytes::new(
-                    py,
-                    &self.shared.to_bytes(py, include_optimizer)?,
-                ))
+                $crate::py::shared::entry(|| {
+                    Ok(pyo3::types::PyBytes::new(
+                        py,
+                        &self.shared.to_bytes(py, include_optimizer)?,
+                    ))
+                })
             }
 
             /// One dict per completed epoch: losses, figures, `epoch` and `seconds`.
@@ -450,28 +450,30 @@ macro_rules! shared_methods {
                 &self,
                 py: pyo3::Python<'py>,
             ) -> pyo3::PyResult<pyo3::Bound<'py, pyo3::types::PyList>> {
-                self.shared.history(py)
+                $crate::py::shared::entry(|| self.shared.history(py))
             }
 
             /// The sorted class labels of a conditional model, else `None`.
             #[getter]
             fn classes_(&self, py: pyo3::Python<'_>) -> pyo3::PyResult<Option<Vec<i64>>> {
-                self.shared.classes(py)
+                $crate::py::shared::entry(|| Ok(self.shared.classes(py)))
             }
 
             #[getter]
             fn is_fitted(&self, py: pyo3::Python<'_>) -> pyo3::PyResult<bool> {
-                self.shared.is_fitted(py)
+                $crate::py::shared::entry(|| Ok(self.shared.is_fitted(py)))
             }
 
             #[getter]
             fn device(&self, py: pyo3::Python<'_>) -> pyo3::PyResult<String> {
-                self.shared.device(py)
+                $crate::py::shared::entry(|| Ok(self.shared.device(py)))
             }
 
             #[getter]
             fn latent_dim(&self, py: pyo3::Python<'_>) -> pyo3::PyResult<i64> {
-                self.shared.with(py, |m| Ok(m.config.latent_dim))
+                $crate::py::shared::entry(|| {
+                    Ok(self.shared.status(py, |st| st.config.latent_dim))
+                })
             }
         }
     };

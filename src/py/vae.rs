@@ -1,12 +1,15 @@
 //! `genaug.VAE`: the Python face of [`crate::vae::Vae`].
 
-use super::convert::{read_array, write_array, write_floats};
-use super::shared::{check_seed, shared_methods, Shared};
-use crate::data::{tensor_values, Array};
+use super::convert::{read_array, read_opt_int, read_opt_ints, write_floats, ArraySink};
+use super::shared::{check_seed, entry, shared_methods, Shared};
+use crate::data::Array;
 use crate::device::parse_device;
+use crate::handle::Access;
+use crate::inference;
 use crate::model::Model;
 use crate::nets::Arch;
 use crate::vae::{Vae, VaeConfig};
+use numpy::PyArray1;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
@@ -19,10 +22,10 @@ pub struct PyVae {
 shared_methods!(PyVae);
 
 impl PyVae {
-    pub fn from_model(model: Model<Vae>) -> Self {
-        PyVae {
-            shared: Shared::new(model),
-        }
+    pub fn from_model(model: Model<Vae>) -> crate::error::Result<Self> {
+        Ok(PyVae {
+            shared: Shared::new(model)?,
+        })
     }
 
     /// Copies `x` and the optional labels `y` out of Python.
@@ -34,38 +37,61 @@ impl PyVae {
     ) -> PyResult<(Array, Option<Vec<i64>>)> {
         let (rows, _) = read_array(py, x, "x")?;
         let labels = y
+            .filter(|y| !y.is_none())
             .map(|y| super::convert::read_labels(py, y, "y"))
             .transpose()?
             .map(|(l, _)| l);
         Ok((rows, labels))
+    }
+
+    /// Rows in, rows out in the training data's form, written chunk by chunk.
+    fn rows_out<'py>(
+        &self,
+        py: Python<'py>,
+        f: impl FnOnce(&Model<Vae>, &mut dyn crate::augment::Sink) -> crate::error::Result<()> + Send,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let mut sink = ArraySink::new();
+        let outcome = py.detach(|| self.shared_handle_read(|m| f(m, &mut sink)));
+        sink.finish(py, outcome)
+    }
+
+    fn shared_handle_read<R>(
+        &self,
+        f: impl FnOnce(&Model<Vae>) -> crate::error::Result<R>,
+    ) -> crate::error::Result<R> {
+        self.shared.handle().with(Access::Read, |m| f(m))
     }
 }
 
 #[pymethods]
 impl PyVae {
     #[new]
-    #[pyo3(signature = (latent_dim=16, hidden=vec![256, 256], beta=1.0, arch="auto", device="auto", seed=0))]
+    #[pyo3(signature = (latent_dim=None, hidden=None, beta=1.0, arch="auto", device="auto", seed=None))]
     fn new(
-        latent_dim: i64,
-        hidden: Vec<i64>,
+        latent_dim: Option<&Bound<'_, PyAny>>,
+        hidden: Option<&Bound<'_, PyAny>>,
         beta: f64,
         arch: &str,
         device: &str,
-        seed: i64,
+        seed: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let config = VaeConfig {
-            latent_dim,
-            hidden,
-            beta,
-            arch: Arch::parse(arch)?,
-        };
-        config.validate()?;
-        let seed = check_seed(Some(seed))?.unwrap_or(0);
-        Ok(PyVae::from_model(Model::new(
-            config,
-            parse_device(device)?,
-            seed,
-        )))
+        entry(|| {
+            let defaults = VaeConfig::default();
+            let seed = read_opt_int(seed, "seed")?.unwrap_or(0);
+            let config = VaeConfig {
+                latent_dim: read_opt_int(latent_dim, "latent_dim")?.unwrap_or(defaults.latent_dim),
+                hidden: read_opt_ints(hidden, "hidden")?.unwrap_or(defaults.hidden),
+                beta,
+                arch: Arch::parse(arch)?,
+            };
+            config.validate()?;
+            let seed = check_seed(Some(seed))?.unwrap_or_default();
+            Ok(PyVae::from_model(Model::new(
+                config,
+                parse_device(device)?,
+                seed,
+            ))?)
+        })
     }
 
     /// Posterior mean and log-variance of each row, `(N, latent_dim)` float32 each.
@@ -76,22 +102,23 @@ impl PyVae {
         x: &Bound<'py, PyAny>,
         y: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyTuple>> {
-        let (rows, labels) = self.inputs(py, x, y)?;
-        let (mean, logvar, shape) = self.shared.with(py, |m| {
-            let unit = m.to_unit(&rows, "x")?;
-            let classes = m.encode_labels(labels.as_deref(), rows.rows())?;
-            let _guard = tch::no_grad_guard();
-            let (mean, logvar) = m.fitted()?.net.encode(&unit, classes.as_ref(), false)?;
-            let shape = vec![rows.rows(), m.fitted()?.net.latent_dim() as usize];
-            Ok((tensor_values(&mean)?, tensor_values(&logvar)?, shape))
-        })?;
-        PyTuple::new(
-            py,
-            [
-                write_floats(py, mean, shape.clone())?,
-                write_floats(py, logvar, shape)?,
-            ],
-        )
+        entry(|| {
+            let (rows, labels) = self.inputs(py, x, y)?;
+            let (mean, logvar, latent) = py.detach(|| {
+                self.shared_handle_read(|m| {
+                    let (mean, logvar) = inference::encode(m, &rows, labels.as_deref())?;
+                    Ok((mean, logvar, m.fitted()?.net.latent_dim() as usize))
+                })
+            })?;
+            let shape = vec![rows.rows(), latent];
+            PyTuple::new(
+                py,
+                [
+                    write_floats(py, mean, shape.clone())?,
+                    write_floats(py, logvar, shape)?,
+                ],
+            )
+        })
     }
 
     /// Decodes latent codes `z` `(N, latent_dim)` into samples in the training data's form.
@@ -102,19 +129,12 @@ impl PyVae {
         z: &Bound<'py, PyAny>,
         y: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let (codes, labels) = self.inputs(py, z, y)?;
-        let (array, spec) = self.shared.with(py, |m| {
-            let net = &m.fitted()?.net;
-            codes.validate_like(&[net.latent_dim() as usize], "z")?;
-            let classes = m.encode_labels(labels.as_deref(), codes.rows())?;
-            let _guard = tch::no_grad_guard();
-            let z = codes.to_tensor(m.device)?;
-            let unit = net
-                .decode_logits(&z, classes.as_ref(), false)?
-                .f_sigmoid()?;
-            Ok((m.from_unit(&unit)?, m.fitted()?.spec.clone()))
-        })?;
-        write_array(py, array, &spec)
+        entry(|| {
+            let (codes, labels) = self.inputs(py, z, y)?;
+            self.rows_out(py, |m, sink| {
+                inference::decode(m, &codes, labels.as_deref(), sink)
+            })
+        })
     }
 
     /// Each row passed through the encoder's mean and the decoder.
@@ -125,24 +145,18 @@ impl PyVae {
         x: &Bound<'py, PyAny>,
         y: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let (rows, labels) = self.inputs(py, x, y)?;
-        let (array, spec) = self.shared.with(py, |m| {
-            let unit = m.to_unit(&rows, "x")?;
-            let classes = m.encode_labels(labels.as_deref(), rows.rows())?;
-            let _guard = tch::no_grad_guard();
-            let net = &m.fitted()?.net;
-            let (mean, _) = net.encode(&unit, classes.as_ref(), false)?;
-            let out = net
-                .decode_logits(&mean, classes.as_ref(), false)?
-                .f_sigmoid()?;
-            Ok((m.from_unit(&out)?, m.fitted()?.spec.clone()))
-        })?;
-        write_array(py, array, &spec)
+        entry(|| {
+            let (rows, labels) = self.inputs(py, x, y)?;
+            self.rows_out(py, |m, sink| {
+                inference::reconstruct(m, &rows, labels.as_deref(), sink)
+            })
+        })
     }
 
     /// Per-row anomaly score: the negative ELBO (reconstruction + beta * KL, in nats, on the
     /// model's unit scale, the reconstruction measured from its best possible value) at the
-    /// posterior mean. Higher is more anomalous.
+    /// posterior mean of the row clipped to the training range, plus a cost for each feature
+    /// beyond that range. Higher is more anomalous.
     #[pyo3(signature = (x, y=None))]
     fn score<'py>(
         &self,
@@ -150,27 +164,25 @@ impl PyVae {
         x: &Bound<'py, PyAny>,
         y: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let (rows, labels) = self.inputs(py, x, y)?;
-        let scores = self.shared.with(py, |m| {
-            let unit = m.to_unit(&rows, "x")?;
-            let classes = m.encode_labels(labels.as_deref(), rows.rows())?;
-            let _guard = tch::no_grad_guard();
-            tensor_values(&m.fitted()?.net.negative_elbo(&unit, classes.as_ref())?)
-        })?;
-        let n = scores.len();
-        write_floats(py, scores, vec![n])?.call_method1("astype", ("float64",))
+        entry(|| {
+            let (rows, labels) = self.inputs(py, x, y)?;
+            let scores = py.detach(|| {
+                self.shared_handle_read(|m| inference::score(m, &rows, labels.as_deref()))
+            })?;
+            Ok(PyArray1::from_vec(py, scores).into_any())
+        })
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        self.shared.with(py, |m| {
-            let c = &m.config;
+        entry(|| {
+            let (c, fitted) = self.shared.status(py, |st| (st.config.clone(), st.fitted));
             Ok(format!(
                 "VAE(latent_dim={}, hidden={:?}, beta={:?}, arch={:?}, fitted={})",
                 c.latent_dim,
                 c.hidden,
                 c.beta,
                 format!("{:?}", c.arch).to_lowercase(),
-                if m.fitted.is_some() { "True" } else { "False" }
+                if fitted { "True" } else { "False" }
             ))
         })
     }

@@ -1,0 +1,166 @@
+//! What a fitted VAE computes on given rows (latent codes, reconstructions, anomaly scores),
+//! in chunks of rows so that memory beyond the input and the result stays bounded.
+//!
+//! Rows are clipped to the training range before they enter the networks, so that any finite
+//! row gives finite codes. The score then adds, for each feature beyond the training range,
+//! [`EXCESS_NATS`] per training range of excess: a value the model could never generate costs
+//! more the further off it is, so far-off rows score as more unusual than any row like the
+//! training data.
+
+use crate::augment::Sink;
+use crate::data::Array;
+use crate::error::Result;
+use crate::limits::check_array;
+use crate::model::{chunk_rows, Model};
+use crate::vae::Vae;
+use tch::{Kind, Tensor};
+
+/// The cost, in nats, of one training range of excess beyond it: -ln(1e-6), what a decoder
+/// output of probability 1e-6 costs.
+pub const EXCESS_NATS: f64 = 13.815_510_557_964_274;
+
+/// The rows of `x` from `start`, `size` of them, as an `Array`.
+fn rows(x: &Array, start: usize, size: usize) -> Result<Array> {
+    let width: usize = x.sample_shape().iter().product();
+    let mut shape = x.shape.clone();
+    shape[0] = size;
+    Array::new(
+        x.values[start * width..(start + size) * width].to_vec(),
+        shape,
+    )
+}
+
+/// Runs `f` on each chunk of `x` (with its labels) as unit-range rows `(B, D)` (unclipped),
+/// with their one-hot classes.
+fn each_chunk(
+    model: &Model<Vae>,
+    x: &Array,
+    labels: Option<&[i64]>,
+    what: &str,
+    mut f: impl FnMut(usize, Tensor, Option<Tensor>) -> Result<()>,
+) -> Result<()> {
+    model.check_rows(x, what)?;
+    // Labels are checked whole, before any work.
+    model.encode_labels_checked(labels, x.rows())?;
+    let step = chunk_rows(model.fitted()?.layout.width());
+    let _guard = tch::no_grad_guard();
+    let mut start = 0;
+    while start < x.rows() {
+        let size = step.min(x.rows() - start);
+        let unit = model.to_unit(&rows(x, start, size)?, what)?;
+        let classes = model.encode_labels(labels.map(|l| &l[start..start + size]), size)?;
+        f(start, unit, classes)?;
+        start += size;
+    }
+    Ok(())
+}
+
+fn floats(t: &Tensor) -> Result<Vec<f32>> {
+    crate::data::tensor_values(t)
+}
+
+/// Posterior means and log-variances, `latent_dim` values per row each.
+pub fn encode(
+    model: &Model<Vae>,
+    x: &Array,
+    labels: Option<&[i64]>,
+) -> Result<(Vec<f32>, Vec<f32>)> {
+    let (mut means, mut logvars) = (Vec::new(), Vec::new());
+    each_chunk(model, x, labels, "x", |_, unit, classes| {
+        let net = &model.fitted()?.net;
+        let (mean, logvar) = net.encode(&unit.f_clamp(0.0, 1.0)?, classes.as_ref(), false)?;
+        means.extend(floats(&mean)?);
+        logvars.extend(floats(&logvar)?);
+        Ok(())
+    })?;
+    Ok((means, logvars))
+}
+
+/// Each row through the encoder's mean and the decoder, to `sink` in the training data's form.
+pub fn reconstruct(
+    model: &Model<Vae>,
+    x: &Array,
+    labels: Option<&[i64]>,
+    sink: &mut dyn Sink,
+) -> Result<()> {
+    let spec = model.fitted()?.spec.clone();
+    check_array(
+        x.rows() as u128,
+        spec.width() as u128,
+        sink.item_bytes(&spec)? as u128,
+        "the reconstruction",
+    )?;
+    sink.begin(x.rows(), &spec)?;
+    each_chunk(model, x, labels, "x", |first, unit, classes| {
+        let net = &model.fitted()?.net;
+        let (mean, _) = net.encode(&unit.f_clamp(0.0, 1.0)?, classes.as_ref(), false)?;
+        let out = net
+            .decode_logits(&mean, classes.as_ref(), false)?
+            .f_sigmoid()?;
+        sink.write(first, model.from_unit(&out)?)
+    })
+}
+
+/// Latent codes `z` `(N, latent_dim)` decoded, to `sink` in the training data's form.
+pub fn decode(
+    model: &Model<Vae>,
+    z: &Array,
+    labels: Option<&[i64]>,
+    sink: &mut dyn Sink,
+) -> Result<()> {
+    let net = &model.fitted()?.net;
+    z.validate_like(&[net.latent_dim() as usize], "z")?;
+    model.encode_labels_checked(labels, z.rows())?;
+    let spec = model.fitted()?.spec.clone();
+    check_array(
+        z.rows() as u128,
+        spec.width() as u128,
+        sink.item_bytes(&spec)? as u128,
+        "the decoded rows",
+    )?;
+    sink.begin(z.rows(), &spec)?;
+    let _guard = tch::no_grad_guard();
+    let step = chunk_rows(model.fitted()?.layout.width());
+    let mut start = 0;
+    while start < z.rows() {
+        let size = step.min(z.rows() - start);
+        let codes = rows(z, start, size)?.to_tensor(model.device)?;
+        let classes = model.encode_labels(labels.map(|l| &l[start..start + size]), size)?;
+        let out = net
+            .decode_logits(&codes, classes.as_ref(), false)?
+            .f_sigmoid()?;
+        sink.write(start, model.from_unit(&out)?)?;
+        start += size;
+    }
+    Ok(())
+}
+
+/// Per-row anomaly scores: the negative ELBO at the posterior mean of the clipped row, plus
+/// [`EXCESS_NATS`] per training range that each feature lies beyond it. Higher is more unusual.
+pub fn score(model: &Model<Vae>, x: &Array, labels: Option<&[i64]>) -> Result<Vec<f64>> {
+    let mut scores = Vec::with_capacity(x.rows());
+    each_chunk(model, x, labels, "x", |_, unit, classes| {
+        let clipped = unit.f_clamp(0.0, 1.0)?;
+        let elbo = model
+            .fitted()?
+            .net
+            .negative_elbo(&clipped, classes.as_ref())?
+            .f_to_kind(Kind::Double)?;
+        let excess = unit
+            .f_to_kind(Kind::Double)?
+            .f_sub(&clipped.f_to_kind(Kind::Double)?)?
+            .f_abs()?
+            .f_sum_dim_intlist(1, false, Kind::Double)?
+            .f_mul_scalar(EXCESS_NATS)?;
+        let total = elbo
+            .f_add(&excess)?
+            .f_to_device(tch::Device::Cpu)?
+            .f_contiguous()?;
+        let n = total.numel();
+        let mut values = vec![0f64; n];
+        total.f_copy_data(&mut values, n)?;
+        scores.extend(values);
+        Ok(())
+    })?;
+    Ok(scores)
+}
