@@ -170,6 +170,12 @@ pub fn counts_to_generate(
             }
             wanted
         }
+        Strategy::Proportional(n) if *n > 0 && counts.is_empty() => {
+            return Err(Error::Parameter(format!(
+                "augment(batch, n={n}, labels=...) shares n among the batch's classes, but the \
+                 batch has no rows"
+            )))
+        }
         Strategy::Proportional(n) => apportion(*n, &counts),
     };
     Ok(wanted)

@@ -104,6 +104,7 @@ impl<N: Network> Model<N> {
     /// `options.resume` the last run continued with its optimiser state, scaler and seeds. When
     /// training stops early with an error (divergence, interruption, a failing callback), the
     /// model keeps the network of its last completed epoch, if any, and the error is returned.
+    #[allow(clippy::too_many_arguments)]
     pub fn fit(
         &mut self,
         x: &Array,
@@ -192,10 +193,10 @@ impl<N: Network> Model<N> {
         monitor: &mut dyn Monitor,
         publish: &mut dyn FnMut(View<N>),
     ) -> Result<()> {
-        let parts = match &self.fitted {
-            Some(f) => Some(self.view_parts(&f.layout, &f.spec, &f.scaler, &f.classes)),
-            None => None,
-        };
+        let parts = self
+            .fitted
+            .as_ref()
+            .map(|f| self.view_parts(&f.layout, &f.spec, &f.scaler, &f.classes));
         let Model {
             fitted,
             history,
@@ -367,25 +368,6 @@ impl<N: Network> Model<N> {
     /// Checks labels for `n` samples (see [`SampleLabels`]) against the fitted classes.
     pub fn check_sample_labels(&self, labels: SampleLabels<'_>, n: usize) -> Result<()> {
         check_sample_labels::<N>(&self.fitted()?.classes, labels, n)
-    }
-
-    /// `n` generated samples in one array (see [`Model::sample_chunks`]).
-    pub fn sample(
-        &mut self,
-        n: usize,
-        labels: SampleLabels<'_>,
-        seed: Option<u64>,
-    ) -> Result<Array> {
-        let width = self.fitted()?.layout.width();
-        let total = crate::limits::check_array(n as u128, width as u128, 4, "the samples")?;
-        let mut values = Vec::with_capacity(total);
-        self.sample_chunks(n, labels, seed, &mut |_, chunk| {
-            values.extend_from_slice(&chunk.values);
-            Ok(())
-        })?;
-        let mut shape = vec![n];
-        shape.extend(&self.fitted()?.spec.sample_shape);
-        Array::new(values, shape)
     }
 
     /// Checks that `x` holds finite samples of the training data's shape.

@@ -2,7 +2,6 @@
 callback that touches its own model."""
 
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import genaug

@@ -32,8 +32,8 @@ class GAN:
         x: npt.ArrayLike,
         y: npt.ArrayLike | None = None,
         *,
-        epochs: int = 100,
-        batch_size: int = 64,
+        epochs: int | None = ...,  # 100
+        batch_size: int | None = ...,  # 64
         lr: float | None = None,
         callbacks: _Callback | Iterable[_Callback] | None = None,
         progress: bool | None = None,
@@ -98,8 +98,8 @@ class VAE:
         x: npt.ArrayLike,
         y: npt.ArrayLike | None = None,
         *,
-        epochs: int = 100,
-        batch_size: int = 64,
+        epochs: int | None = ...,  # 100
+        batch_size: int | None = ...,  # 64
         lr: float | None = None,
         callbacks: _Callback | Iterable[_Callback] | None = None,
         progress: bool | None = None,

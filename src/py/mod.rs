@@ -1,6 +1,6 @@
 //! The thin PyO3 layer: Python classes over the pure-Rust models.
 
-mod convert;
+pub(crate) mod convert;
 pub mod gan;
 mod monitor;
 mod shared;

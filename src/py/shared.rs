@@ -361,24 +361,31 @@ macro_rules! shared_methods {
         impl $class {
             /// Trains the model (a conditional one when integer labels `y` are given); returns
             /// `self`. See the README for `validation`, `patience` and `resume`.
-            #[pyo3(signature = (x, y=None, *, epochs=100, batch_size=64, lr=None, callbacks=None, progress=None, validation=None, patience=None, resume=false))]
+            #[pyo3(signature = (x, y=None, *, epochs=None, batch_size=None, lr=None, callbacks=None, progress=None, validation=None, patience=None, resume=false))]
             #[allow(clippy::too_many_arguments)]
             fn fit<'py>(
                 slf: pyo3::Bound<'py, Self>,
                 x: &pyo3::Bound<'py, pyo3::PyAny>,
                 y: Option<&pyo3::Bound<'py, pyo3::PyAny>>,
-                epochs: i64,
-                batch_size: i64,
+                epochs: Option<&pyo3::Bound<'py, pyo3::PyAny>>,
+                batch_size: Option<&pyo3::Bound<'py, pyo3::PyAny>>,
                 lr: Option<f64>,
                 callbacks: Option<&pyo3::Bound<'py, pyo3::PyAny>>,
                 progress: Option<bool>,
                 validation: Option<&pyo3::Bound<'py, pyo3::PyAny>>,
-                patience: Option<i64>,
+                patience: Option<&pyo3::Bound<'py, pyo3::PyAny>>,
                 resume: bool,
             ) -> pyo3::PyResult<pyo3::Bound<'py, Self>> {
                 $crate::py::shared::entry(|| {
-                    let options =
-                        $crate::py::shared::fit_options(epochs, batch_size, lr, patience, resume)?;
+                    use $crate::py::convert::read_opt_int;
+                    let options = $crate::py::shared::fit_options(
+                        // Defaults: 100 epochs, batches of 64.
+                        read_opt_int(epochs, "epochs")?.unwrap_or(100),
+                        read_opt_int(batch_size, "batch_size")?.unwrap_or(64),
+                        lr,
+                        read_opt_int(patience, "patience")?,
+                        resume,
+                    )?;
                     slf.get()
                         .shared
                         .fit(slf.py(), x, y, options, validation, callbacks, progress)?;
