@@ -5,7 +5,7 @@ from typing import Any, Literal, final, overload
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["GAN", "VAE", "cuda_is_available", "from_bytes", "load"]
+__all__ = ["GAN", "VAE", "_after_fork", "_before_fork", "cuda_is_available", "from_bytes", "load"]
 
 _Count = int | np.integer[Any]
 
