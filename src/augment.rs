@@ -18,6 +18,14 @@ pub trait Sink {
     fn write(&mut self, first: usize, chunk: Array) -> Result<()>;
 }
 
+/// Checks that `rows` rows of data like `spec`, in the sink's dtype, fit in memory, then
+/// tells the sink to begin.
+pub fn open(sink: &mut dyn Sink, rows: usize, spec: &DataSpec, what: &str) -> Result<()> {
+    let item_bytes = sink.item_bytes(spec)?;
+    check_array(rows as u128, spec.width() as u128, item_bytes as u128, what)?;
+    sink.begin(rows, spec)
+}
+
 /// What to add to a batch.
 pub enum Request<'a> {
     /// `n` rows from an unconditional model.
@@ -41,7 +49,6 @@ pub fn augment<N: Network>(
     sink: &mut dyn Sink,
 ) -> Result<Option<Vec<i64>>> {
     model.check_rows(batch, "batch")?;
-    let width = model.fitted()?.layout.width();
     let (new, labels) = match &request {
         Request::Rows(n) => (*n, None),
         Request::Labelled { labels, strategy } => {
@@ -66,14 +73,8 @@ pub fn augment<N: Network>(
         .rows()
         .checked_add(new)
         .ok_or_else(|| Error::Size("augment asks for more rows than can be counted".into()))?;
-    let spec = model.fitted()?.spec.clone();
-    let item_bytes = sink.item_bytes(&spec)?;
-    check_array(
-        total as u128,
-        width as u128,
-        item_bytes as u128,
-        "the augmented batch",
-    )?;
+    // Checked (and the output begun) before the new labels are expanded.
+    open(sink, total, &model.fitted()?.spec, "the augmented batch")?;
     let new_labels: Option<Vec<i64>> = labels.map(|counts| {
         counts
             .into_iter()
@@ -81,7 +82,6 @@ pub fn augment<N: Network>(
             .collect()
     });
     let classes = SampleLabels::each(new_labels.as_deref());
-    sink.begin(total, &spec)?;
     model.sample_chunks(new, classes, seed, &mut |first, chunk| {
         sink.write(first, chunk)
     })?;
@@ -101,12 +101,9 @@ pub fn sample<N: Network>(
     seed: Option<u64>,
     sink: &mut dyn Sink,
 ) -> Result<()> {
-    let fitted = model.fitted()?;
-    let (width, spec) = (fitted.layout.width(), fitted.spec.clone());
-    let item_bytes = sink.item_bytes(&spec)?;
-    check_array(n as u128, width as u128, item_bytes as u128, "the samples")?;
     model.check_sample_labels(labels, n)?;
-    sink.begin(n, &spec)?;
+    let spec = model.fitted()?.spec.clone();
+    open(sink, n, &spec, "the samples")?;
     model.sample_chunks(n, labels, seed, &mut |first, chunk| {
         sink.write(first, chunk)
     })

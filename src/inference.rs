@@ -7,10 +7,9 @@
 //! more the further off it is, so far-off rows score as more unusual than any row like the
 //! training data.
 
-use crate::augment::Sink;
+use crate::augment::{open, Sink};
 use crate::data::Array;
 use crate::error::Result;
-use crate::limits::check_array;
 use crate::model::{chunk_rows, Model};
 use crate::vae::Vae;
 use tch::{Kind, Tensor};
@@ -83,14 +82,7 @@ pub fn reconstruct(
     labels: Option<&[i64]>,
     sink: &mut dyn Sink,
 ) -> Result<()> {
-    let spec = model.fitted()?.spec.clone();
-    check_array(
-        x.rows() as u128,
-        spec.width() as u128,
-        sink.item_bytes(&spec)? as u128,
-        "the reconstruction",
-    )?;
-    sink.begin(x.rows(), &spec)?;
+    open(sink, x.rows(), &model.fitted()?.spec, "the reconstruction")?;
     each_chunk(model, x, labels, "x", |first, unit, classes| {
         let net = &model.fitted()?.net;
         let (mean, _) = net.encode(&unit.f_clamp(0.0, 1.0)?, classes.as_ref(), false)?;
@@ -111,14 +103,7 @@ pub fn decode(
     let net = &model.fitted()?.net;
     z.validate_like(&[net.latent_dim() as usize], "z")?;
     model.encode_labels_checked(labels, z.rows())?;
-    let spec = model.fitted()?.spec.clone();
-    check_array(
-        z.rows() as u128,
-        spec.width() as u128,
-        sink.item_bytes(&spec)? as u128,
-        "the decoded rows",
-    )?;
-    sink.begin(z.rows(), &spec)?;
+    open(sink, z.rows(), &model.fitted()?.spec, "the decoded rows")?;
     let _guard = tch::no_grad_guard();
     let step = chunk_rows(model.fitted()?.layout.width());
     let mut start = 0;
