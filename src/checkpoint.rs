@@ -5,6 +5,7 @@
 //! seed and early-stopping settings as metadata) so that training resumes exactly. Written
 //! to a temporary file and renamed into place, so an existing checkpoint is never half-overwritten.
 
+use crate::budget::FitParams;
 use crate::data::Scaler;
 use crate::error::{Error, Result};
 use crate::model::{Fitted, Layout, Model, Network};
@@ -99,6 +100,11 @@ pub fn to_bytes<N: Network>(model: &Model<N>, include_optimizer: bool) -> Result
         metadata.insert("spec".into(), json(&fitted.spec)?);
         metadata.insert("classes".into(), json(&fitted.classes)?);
         metadata.insert("image".into(), json(&fitted.layout.image)?);
+        let params = model
+            .fit_params
+            .as_ref()
+            .ok_or_else(|| Error::Internal("a fitted model without fit_params".into()))?;
+        metadata.insert("fit_params".into(), json(params)?);
         tensors.push((
             "scaler.low".into(),
             Tensor::f_from_slice(&fitted.scaler.low)?,
@@ -263,7 +269,7 @@ fn restore_checked<N: Network>(checkpoint: &Checkpoint) -> Result<Model<N>> {
     model.history = checkpoint.field("history")?;
     if !checkpoint.metadata.contains_key("spec") {
         // An unfitted model's checkpoint holds no weights and no fitted metadata.
-        let fitted_parts = ["classes", "image", "run"];
+        let fitted_parts = ["classes", "image", "run", "fit_params"];
         if !checkpoint.tensors.is_empty()
             || fitted_parts
                 .iter()
@@ -334,11 +340,22 @@ fn restore_checked<N: Network>(checkpoint: &Checkpoint) -> Result<Model<N>> {
         let _guard = tch::no_grad_guard();
         var.f_copy_(checkpoint.sized_tensor(&format!("net.{name}"), &var)?)?;
     }
-    let run = if checkpoint.metadata.contains_key("run") {
+    let params: FitParams = checkpoint.field("fit_params")?;
+    let counts_ok = params.epochs >= 1 && params.batch_size >= 1 && params.batches_per_step >= 1;
+    if !counts_ok || !["budget", "given"].contains(&params.epochs_from.as_str()) {
+        return Err(Error::Checkpoint(
+            "checkpoint fit_params hold impossible values".into(),
+        ));
+    }
+    model.fit_params = Some(params);
+    let mut run = if checkpoint.metadata.contains_key("run") {
         Some(restore_run(checkpoint, &mut net, model.history.len())?)
     } else {
         None
     };
+    if let Some(run) = &mut run {
+        run.params.clone_from(&model.fit_params);
+    }
     check_no_extra_tensors(checkpoint, &net, run.as_ref())?;
     model.fitted = Some(Fitted {
         net,
@@ -496,5 +513,6 @@ fn restore_run<N: Network>(checkpoint: &Checkpoint, net: &mut N, epochs: usize) 
         patience: record.patience,
         best,
         last: record.last.then(|| weights("last")).transpose()?,
+        params: None,
     })
 }

@@ -9,6 +9,7 @@
 //! fixed batch of real rows with the same classes. Near 1 is healthy; a collapsing generator
 //! drives it towards 0.
 
+use crate::budget::Budget;
 use crate::error::{Error, Result};
 use crate::metrics::{mean_pairwise_distance, mmd};
 use crate::model::{Layout, Network};
@@ -18,7 +19,7 @@ use crate::nets::{
 };
 use crate::optim::{check_lr, Adam, OptimiserState};
 use crate::rng;
-use crate::train::{Rows, Trainable};
+use crate::train::{EpochStats, Rows, Trainable};
 use serde::{Deserialize, Serialize};
 use tch::nn::VarStore;
 use tch::{Device, Kind, Reduction, Tensor};
@@ -28,6 +29,15 @@ const PROBE_ROWS: i64 = 256;
 /// At most this many held-out rows, chosen at random, enter the validation MMD (its cost is
 /// quadratic).
 const HOLDOUT_ROWS: i64 = 1024;
+/// Generator steps a fit without `epochs` aims for, by loss and network (measured with
+/// benchmarks/defaults.py; the conv nets learn more per step and cost more per step).
+const MLP_STEPS: usize = 10_000;
+const MLP_WGAN_STEPS: usize = 3000;
+const CONV_STEPS: usize = 1500;
+/// The averaged generator's decay per generator step.
+const AVERAGE_DECAY: f64 = 0.999;
+/// A diversity figure below this in the second half of a fit is reported as mode collapse.
+pub const COLLAPSE_DIVERSITY: f64 = 0.5;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum GanLoss {
@@ -61,21 +71,21 @@ impl GanLoss {
     pub fn default_n_critic(self) -> usize {
         match self {
             GanLoss::Bce => 1,
-            GanLoss::WganGp => 5,
+            GanLoss::WganGp => 2,
         }
     }
 
     pub fn default_lr(self) -> f64 {
         match self {
             GanLoss::Bce => 2e-4,
-            GanLoss::WganGp => 1e-4,
+            GanLoss::WganGp => 2e-4,
         }
     }
 
     pub fn default_betas(self) -> (f64, f64) {
         match self {
             GanLoss::Bce => (0.5, 0.999),
-            GanLoss::WganGp => (0.0, 0.9),
+            GanLoss::WganGp => (0.5, 0.9),
         }
     }
 }
@@ -187,13 +197,57 @@ struct Optimisers {
 
 pub struct Gan {
     vs: VarStore,
+    /// The generator that trains.
     generator: Generator,
+    /// An exponential moving average of `generator`'s weights (and batch-norm statistics),
+    /// which generates: it smooths the oscillation of adversarial training.
+    average: Generator,
+    /// `(average, generator)` variable pairs, in a fixed order.
+    averaged_pairs: Vec<(Tensor, Tensor)>,
     discriminator: Discriminator,
     config: GanConfig,
     optimisers: Option<Optimisers>,
     /// Discriminator steps taken, which paces the generator's steps.
     critic_steps: usize,
     probe: Option<Probe>,
+}
+
+/// `generator`'s output in [-1, 1], `(N, D)`.
+fn run_generator(
+    generator: &Generator,
+    z: &Tensor,
+    classes: Option<&Tensor>,
+    train: bool,
+) -> Result<Tensor> {
+    let input = with_classes(z, classes)?;
+    let out = match generator {
+        Generator::Mlp(mlp) => mlp.forward(&input)?,
+        Generator::Conv(conv) => conv.forward(&input, train)?,
+    };
+    Ok(out.f_tanh()?)
+}
+
+/// Pairs each variable under `average.` with its namesake under `generator.`, and copies the
+/// generator's values into the average.
+fn pair_average(vs: &VarStore) -> Result<Vec<(Tensor, Tensor)>> {
+    let _guard = tch::no_grad_guard();
+    let variables = vs.variables();
+    let mut names: Vec<&String> = variables
+        .keys()
+        .filter(|name| name.starts_with("average."))
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| {
+            let live = variables
+                .get(&name.replacen("average.", "generator.", 1))
+                .ok_or_else(|| Error::Internal(format!("{name} has no generator variable")))?;
+            let mut average = variables[name].shallow_clone();
+            average.f_copy_(live)?;
+            Ok((average, live.shallow_clone()))
+        })
+        .collect()
 }
 
 /// Mean binary cross-entropy of `logits` against the constant label `target`.
@@ -211,27 +265,35 @@ impl Gan {
         self.config.latent_dim
     }
 
-    /// Generator output mapped to the unit range, `(N, D)`, batch norm in eval mode.
+    /// The averaged generator's output mapped to the unit range, `(N, D)`, batch norm in eval
+    /// mode.
     fn generate_unit(&self, z: &Tensor, classes: Option<&Tensor>) -> Result<Tensor> {
-        Ok(self
-            .generate_scaled(z, classes, false)?
+        Ok(run_generator(&self.average, z, classes, false)?
             .f_add_scalar(1.0)?
             .f_mul_scalar(0.5)?)
     }
 
-    /// Generator output in [-1, 1], `(N, D)`.
+    /// The training generator's output in [-1, 1], `(N, D)`.
     pub fn generate_scaled(
         &self,
         z: &Tensor,
         classes: Option<&Tensor>,
         train: bool,
     ) -> Result<Tensor> {
-        let input = with_classes(z, classes)?;
-        let out = match &self.generator {
-            Generator::Mlp(mlp) => mlp.forward(&input)?,
-            Generator::Conv(conv) => conv.forward(&input, train)?,
-        };
-        Ok(out.f_tanh()?)
+        run_generator(&self.generator, z, classes, train)
+    }
+
+    /// Moves the averaged generator towards the training one after generator step `step`
+    /// (from 1). The decay warms up as `(1 + step) / (10 + step)`, so that the average follows
+    /// closely while the generator changes fast early on.
+    fn update_average(&self, step: usize) -> Result<()> {
+        let _guard = tch::no_grad_guard();
+        let decay = AVERAGE_DECAY.min((1.0 + step as f64) / (10.0 + step as f64));
+        for (average, live) in &self.averaged_pairs {
+            let mut average = average.shallow_clone();
+            let _ = average.f_lerp_(live, 1.0 - decay)?;
+        }
+        Ok(())
     }
 
     /// Discriminator logits (critic values for WGAN-GP) of rows in [-1, 1], `(N, 1)`.
@@ -336,6 +398,7 @@ impl Trainable for Gan {
         if self.critic_steps.is_multiple_of(self.config.n_critic()) {
             let g_loss = self.generator_loss(&self.discriminate(&fake, classes)?)?;
             self.optimisers()?.generator.backward_step(&g_loss)?;
+            self.update_average(self.critic_steps / self.config.n_critic())?;
         }
         Ok(losses)
     }
@@ -413,6 +476,28 @@ impl Trainable for Gan {
         let diversity = mean_pairwise_distance(&fake)? / probe.real_spread;
         Ok(vec![("diversity", diversity)])
     }
+
+    fn budget(&self) -> Budget {
+        let steps = match (&self.generator, self.config.loss) {
+            (Generator::Conv(_), _) => CONV_STEPS,
+            (Generator::Mlp(_), GanLoss::Bce) => MLP_STEPS,
+            (Generator::Mlp(_), GanLoss::WganGp) => MLP_WGAN_STEPS,
+        };
+        Budget {
+            steps,
+            batches_per_step: self.config.n_critic(),
+        }
+    }
+
+    fn health(&self, stats: &EpochStats) -> Option<String> {
+        let diversity = *stats.get("diversity")?;
+        (diversity < COLLAPSE_DIVERSITY).then(|| {
+            format!(
+                "mode collapse: diversity {diversity:.3} is below {COLLAPSE_DIVERSITY} (generated \
+                 rows are bunched together; near 1 is healthy)"
+            )
+        })
+    }
 }
 
 impl Network for Gan {
@@ -432,13 +517,16 @@ impl Network for Gan {
         let width = layout.width() as i64;
         let latent = config.latent_dim;
         match layout.image {
+            // The generator, the discriminator, and the generator's average.
             Some(image) => vec![
                 vec![latent + classes, conv_feature_width(image)],
                 vec![classes, conv_feature_width(image)],
+                vec![latent + classes, conv_feature_width(image)],
             ],
             None => vec![
                 mlp_widths(latent + classes, &config.hidden, width),
                 mlp_widths(width + classes, config.hidden.iter().rev(), 1),
+                mlp_widths(latent + classes, &config.hidden, width),
             ],
         }
     }
@@ -451,9 +539,10 @@ impl Network for Gan {
         let root = vs.root();
         let classes = layout.n_classes as i64;
         let latent = config.latent_dim;
-        let (generator, discriminator) = match layout.image {
+        let (generator, average, discriminator) = match layout.image {
             Some(image) => {
                 let generator = ConvDecoder::new(&(&root / "generator"), latent + classes, image)?;
+                let average = ConvDecoder::new(&(&root / "average"), latent + classes, image)?;
                 // A WGAN-GP critic takes no batch norm.
                 let batch_norm = config.loss == GanLoss::Bce;
                 let features = ConvEncoder::new(&(&root / "discriminator"), image, batch_norm)?;
@@ -464,6 +553,7 @@ impl Network for Gan {
                     .transpose()?;
                 (
                     Generator::Conv(generator),
+                    Generator::Conv(average),
                     Discriminator::Conv {
                         features,
                         head,
@@ -473,20 +563,28 @@ impl Network for Gan {
             }
             None => {
                 let generator = Mlp::new(&(&root / "generator"), &layers[0])?;
+                let average = Mlp::new(&(&root / "average"), &layers[2])?;
                 let discriminator = Mlp::with_activation(
                     &(&root / "discriminator"),
                     &layers[1],
                     Activation::LeakyRelu,
                 )?;
-                (Generator::Mlp(generator), Discriminator::Mlp(discriminator))
+                (
+                    Generator::Mlp(generator),
+                    Generator::Mlp(average),
+                    Discriminator::Mlp(discriminator),
+                )
             }
         };
         if layout.image.is_some() {
             dcgan_init(&vs)?;
         }
+        let averaged_pairs = pair_average(&vs)?;
         Ok(Gan {
             vs,
             generator,
+            average,
+            averaged_pairs,
             discriminator,
             config: config.clone(),
             optimisers: None,
@@ -666,7 +764,7 @@ mod tests {
         };
         assert_eq!(
             (wgan.n_critic(), wgan.lr(), wgan.betas()),
-            (5, 1e-4, (0.0, 0.9))
+            (2, 2e-4, (0.5, 0.9))
         );
         let bce = GanConfig::default();
         assert_eq!(

@@ -12,6 +12,7 @@
 //! status lock is only ever taken under [`FORK_GATE`], which [`before_fork`] takes exclusively
 //! (Python's `os.register_at_fork`) and [`after_fork`] gives back in both processes.
 
+use crate::budget::FitParams;
 use crate::error::{Error, Result};
 use crate::model::{Model, Network, View};
 use crate::train::{EpochStats, Monitor, Weights};
@@ -69,6 +70,7 @@ pub struct Status<N: Network> {
     pub config: N::Config,
     pub device: Device,
     pub history: Vec<EpochStats>,
+    pub fit_params: Option<FitParams>,
     pub fitted: bool,
     /// The weights of the fitted model, or of the last epoch a running fit completed.
     view: Option<View<N>>,
@@ -105,6 +107,7 @@ impl<N: Network> Handle<N> {
             config: model.config.clone(),
             device: model.device,
             history: model.history.clone(),
+            fit_params: model.fit_params.clone(),
             fitted: model.fitted.is_some(),
             view: model.view()?,
             classes: model
@@ -238,6 +241,7 @@ impl<N: Network> Handle<N> {
         let view = model.view();
         self.status(|st| {
             st.history = model.history.clone();
+            st.fit_params.clone_from(&model.fit_params);
             st.fitted = model.fitted.is_some();
             st.classes = model
                 .fitted
@@ -279,5 +283,13 @@ impl<N: Network> Monitor for Mirror<'_, N> {
 
     fn epoch_weights(&mut self, weights: &Weights) -> Result<()> {
         self.inner.epoch_weights(weights)
+    }
+
+    fn begin(&mut self, epochs: usize, done: usize) -> Result<()> {
+        self.inner.begin(epochs, done)
+    }
+
+    fn warn(&mut self, message: &str) -> Result<()> {
+        self.inner.warn(message)
     }
 }

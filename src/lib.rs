@@ -3,6 +3,7 @@
 //! The pure-Rust core lives in the top-level modules; `py` holds the thin PyO3 bindings.
 
 pub mod augment;
+pub mod budget;
 pub mod checkpoint;
 pub mod data;
 pub mod device;

@@ -1,6 +1,7 @@
 //! What every generative model shares around its network: the data path (validate, scale,
 //! unscale), the label encoding, per-model seeds, and the training history.
 
+use crate::budget::FitParams;
 use crate::data::{tensor_values, Array, DataSpec, Scaler};
 use crate::error::{Error, Result};
 use crate::nets::{Arch, ImageShape};
@@ -86,6 +87,8 @@ pub struct Model<N: Network> {
     pub device: Device,
     pub seeds: SeedStream,
     pub history: Vec<EpochStats>,
+    /// How the last fit trained (`None` before one).
+    pub fit_params: Option<FitParams>,
     pub fitted: Option<Fitted<N>>,
 }
 
@@ -96,6 +99,7 @@ impl<N: Network> Model<N> {
             device,
             seeds: SeedStream::new(seed),
             history: Vec::new(),
+            fit_params: None,
             fitted: None,
         }
     }
@@ -170,6 +174,7 @@ impl<N: Network> Model<N> {
         );
         if !history.is_empty() {
             self.history = history;
+            self.fit_params = run.params.clone();
             self.fitted = Some(Fitted {
                 net,
                 layout,
@@ -201,6 +206,7 @@ impl<N: Network> Model<N> {
             fitted,
             history,
             device,
+            fit_params,
             ..
         } = self;
         let fitted = fitted.as_mut().ok_or_else(|| {
@@ -258,7 +264,7 @@ impl<N: Network> Model<N> {
             publish,
             parts: parts.ok_or_else(|| Error::Internal("a fitted model without parts".into()))?,
         };
-        train::fit(
+        let outcome = train::fit(
             &mut fitted.net,
             &rows,
             held.as_ref(),
@@ -266,7 +272,11 @@ impl<N: Network> Model<N> {
             run,
             &mut publishing,
             history,
-        )
+        );
+        if run.params.is_some() {
+            fit_params.clone_from(&run.params);
+        }
+        outcome
     }
 
     /// A view's parts but its weights.
@@ -483,6 +493,14 @@ impl<N: Network> Monitor for Publishing<'_, N> {
 
     fn after_epoch(&mut self, stats: &EpochStats) -> Result<bool> {
         self.inner.after_epoch(stats)
+    }
+
+    fn begin(&mut self, epochs: usize, done: usize) -> Result<()> {
+        self.inner.begin(epochs, done)
+    }
+
+    fn warn(&mut self, message: &str) -> Result<()> {
+        self.inner.warn(message)
     }
 
     fn epoch_weights(&mut self, weights: &Weights) -> Result<()> {

@@ -6,6 +6,7 @@
 //! and every completed epoch leaves a state (weights, optimiser, early-stopping record) from which
 //! training continues exactly as if it had never stopped.
 
+use crate::budget::{self, Budget, FitParams, DEFAULT_BATCH_SIZE};
 use crate::error::{Error, Result};
 use crate::optim::OptimiserState;
 use crate::rng::{self, with_seed};
@@ -108,13 +109,24 @@ pub trait Trainable {
     fn epoch_figures(&mut self) -> Result<Vec<(&'static str, f64)>> {
         Ok(Vec::new())
     }
+
+    /// What a fit without `epochs` trains for.
+    fn budget(&self) -> Budget;
+
+    /// What is wrong with training, judged from an epoch's figures (a collapsed generator or
+    /// posterior), as a sentence naming the figure; `None` when nothing is.
+    fn health(&self, _stats: &EpochStats) -> Option<String> {
+        None
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
 pub struct FitOptions {
-    /// Train until the history has this many epochs.
-    pub epochs: usize,
-    pub batch_size: usize,
+    /// Train until the history has this many epochs; `None`: the model's budget (or, resuming,
+    /// the run's own).
+    pub epochs: Option<usize>,
+    /// `None`: [`DEFAULT_BATCH_SIZE`].
+    pub batch_size: Option<usize>,
     /// Stop after this many epochs without a lower held-out loss.
     pub patience: Option<usize>,
     /// Overrides the optimisers' learning rate.
@@ -126,8 +138,8 @@ pub struct FitOptions {
 impl FitOptions {
     pub fn new(epochs: usize, batch_size: usize) -> FitOptions {
         FitOptions {
-            epochs,
-            batch_size,
+            epochs: Some(epochs),
+            batch_size: Some(batch_size),
             patience: None,
             lr: None,
             resume: false,
@@ -135,7 +147,7 @@ impl FitOptions {
     }
 
     pub fn validate(&self) -> Result<()> {
-        if self.epochs == 0 || self.batch_size == 0 {
+        if self.epochs == Some(0) || self.batch_size == Some(0) {
             return Err(Error::Parameter(
                 "epochs and batch_size must be at least 1".into(),
             ));
@@ -177,6 +189,8 @@ pub struct Run {
     /// The last epoch's weights while the model holds the best epoch's instead: a resumed run
     /// continues from these.
     pub last: Option<Weights>,
+    /// How its last `fit` call trained; a resumed fit without `epochs` trains to its epochs.
+    pub params: Option<FitParams>,
 }
 
 impl Run {
@@ -187,6 +201,7 @@ impl Run {
             patience: None,
             best: None,
             last: None,
+            params: None,
         }
     }
 
@@ -219,17 +234,37 @@ pub trait Monitor {
     fn epoch_weights(&mut self, _weights: &Weights) -> Result<()> {
         Ok(())
     }
+
+    /// Called once before the first epoch a fit trains: it trains until the history holds
+    /// `epochs` epochs, of which `done` are there already.
+    fn begin(&mut self, _epochs: usize, _done: usize) -> Result<()> {
+        Ok(())
+    }
+
+    /// Told at most once per fit that training has gone wrong (see [`Trainable::health`]); an
+    /// error ends training with the epoch's weights kept.
+    fn warn(&mut self, _message: &str) -> Result<()> {
+        Ok(())
+    }
 }
+
+/// Training is judged healthy or not only once a fit has taken this many minibatches: early on
+/// every generator is poor and every posterior close to the prior.
+pub const MIN_STEPS_JUDGED: usize = 500;
 
 /// A monitor that never interferes.
 pub struct Unmonitored;
 impl Monitor for Unmonitored {}
 
-/// Trains `model` on `rows` until `history` holds `options.epochs` epochs (or patience has run
-/// out: then it trains nothing), appending one entry per completed epoch. With `holdout` rows
-/// each epoch also records `val_loss`; training stops after `options.patience` epochs without
-/// improvement, and a fit that ends without an error ends with the best epoch's weights (the
-/// last epoch's are kept in `run` to resume from).
+/// Trains `model` on `rows` until `history` holds `options.epochs` epochs (left out: the run's
+/// own when resuming one that has them, else the model's budget; see [`budget::plan`]), or until
+/// patience has run out (then it trains nothing), appending one entry per completed epoch. The
+/// plan is kept in `run.params`. Once per fit, an epoch in the second half of the plan (or the
+/// fit's last), after [`MIN_STEPS_JUDGED`] minibatches, whose figures the model finds unhealthy
+/// is reported to `monitor.warn`.
+/// With `holdout` rows each epoch also records `val_loss`; training stops after
+/// `options.patience` epochs without improvement, and a fit that ends without an error ends
+/// with the best epoch's weights (the last epoch's are kept in `run` to resume from).
 /// On divergence or a `between_batches` error the model (weights and optimisers) is restored to
 /// the end of the last completed epoch before the error is returned.
 pub fn fit<M: Trainable>(
@@ -243,21 +278,36 @@ pub fn fit<M: Trainable>(
 ) -> Result<()> {
     options.validate()?;
     check_early_stopping(&options, holdout.is_some())?;
+    // A resumed run without `epochs` trains to its own plan.
+    let own = run.params.as_ref().filter(|_| options.epochs.is_none());
+    let mut plan = budget::plan(
+        options.epochs.or(own.map(|p| p.epochs)),
+        options.batch_size.unwrap_or(DEFAULT_BATCH_SIZE),
+        rows.len() as usize,
+        model.budget(),
+    )?;
+    if let Some(own) = own {
+        plan.epochs_from.clone_from(&own.epochs_from);
+    }
+    run.params = Some(plan.clone());
+    let planned = plan.epochs;
+    let batch_size = plan.batch_size;
     let done = history.len();
-    if done >= options.epochs || (holdout.is_some() && run.out_of_patience(options.patience, done))
-    {
+    if done >= planned || (holdout.is_some() && run.out_of_patience(options.patience, done)) {
         return Ok(());
     }
+    monitor.begin(planned, done)?;
     if let Some(last) = run.last.take() {
         restore_weights(model.var_store(), &last)?;
     }
     with_seed(derive(run.seed, seed_part::BEGIN), || model.begin_fit(rows))?;
     let mut saved = Snapshot::take(model)?;
-    while history.len() < options.epochs {
+    let mut warned = false;
+    while history.len() < planned {
         let epoch = history.len() + 1;
         let started = Instant::now();
         let outcome = with_seed(derive(run.seed, epoch as u64), || {
-            train_epoch(model, rows, options.batch_size, epoch, monitor)
+            train_epoch(model, rows, batch_size, epoch, monitor)
         })
         .and_then(|mut stats| {
             if let Some(holdout) = holdout {
@@ -291,7 +341,16 @@ pub fn fit<M: Trainable>(
         saved = Snapshot::take(model)?;
         monitor.epoch_weights(&saved.weights)?;
         let out_of_patience = run.out_of_patience(options.patience, epoch);
-        if !monitor.after_epoch(&stats)? || out_of_patience {
+        let keep_going = monitor.after_epoch(&stats)? && !out_of_patience;
+        let last = !keep_going || epoch >= planned;
+        let judged = epoch * plan.batches_per_epoch >= MIN_STEPS_JUDGED;
+        if !warned && judged && (2 * epoch > planned || last) {
+            if let Some(problem) = model.health(&stats) {
+                warned = true;
+                monitor.warn(&format!("epoch {epoch}: {problem}"))?;
+            }
+        }
+        if !keep_going {
             break;
         }
     }
@@ -469,6 +528,12 @@ mod tests {
         fn load_optimiser_state(&mut self, state: &OptimiserState) -> Result<()> {
             self.adam.load_state("adam", state)
         }
+        fn budget(&self) -> Budget {
+            Budget {
+                steps: 40,
+                batches_per_step: 1,
+            }
+        }
     }
 
     fn data() -> Rows {
@@ -604,6 +669,107 @@ mod tests {
         fn load_optimiser_state(&mut self, state: &OptimiserState) -> Result<()> {
             self.line.load_optimiser_state(state)
         }
+        fn budget(&self) -> Budget {
+            self.line.budget()
+        }
+        /// Always unwell, to see when and how often training says so.
+        fn health(&self, stats: &EpochStats) -> Option<String> {
+            Some(format!("loss {:.3}", stats["loss"]))
+        }
+    }
+
+    /// Records the plan and the warnings a fit reports.
+    #[derive(Default)]
+    struct Told {
+        begun: Vec<(usize, usize)>,
+        warnings: Vec<String>,
+    }
+    impl Monitor for Told {
+        fn begin(&mut self, epochs: usize, done: usize) -> Result<()> {
+            self.begun.push((epochs, done));
+            Ok(())
+        }
+        fn warn(&mut self, message: &str) -> Result<()> {
+            self.warnings.push(message.to_string());
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn without_epochs_the_budget_decides_and_resuming_keeps_it() {
+        // 10 rows in batches of 3: 4 batches per epoch, so 40 steps take 10 epochs.
+        let mut line = Line::new();
+        let mut run = Run::new(1);
+        let mut history = Vec::new();
+        let mut options = FitOptions::new(1, 3);
+        options.epochs = None;
+        let mut told = Told::default();
+        fit(
+            &mut line,
+            &data(),
+            None,
+            options,
+            &mut run,
+            &mut told,
+            &mut history,
+        )
+        .unwrap();
+        assert_eq!(history.len(), 10);
+        assert_eq!(told.begun, vec![(10, 0)]);
+        let params = run.params.clone().unwrap();
+        assert_eq!((params.epochs, params.steps), (10, 40));
+        assert_eq!(params.epochs_from, "budget");
+        // Resuming without epochs trains to the run's plan: nothing more to do.
+        options.resume = true;
+        fit(
+            &mut line,
+            &data(),
+            None,
+            options,
+            &mut run,
+            &mut told,
+            &mut history,
+        )
+        .unwrap();
+        assert_eq!(history.len(), 10);
+        assert_eq!(run.params.unwrap().epochs_from, "budget");
+    }
+
+    #[test]
+    fn unhealthy_training_is_reported_once_in_the_second_half() {
+        let mut model = Scripted {
+            line: Line::new(),
+            losses: Vec::new(),
+        };
+        let mut told = Told::default();
+        let mut history = Vec::new();
+        fit(
+            &mut model,
+            &data(),
+            None,
+            FitOptions::new(300, 3),
+            &mut Run::new(1),
+            &mut told,
+            &mut history,
+        )
+        .unwrap();
+        assert_eq!(told.warnings.len(), 1, "{:?}", told.warnings);
+        // 4 batches per epoch: the second half starts at epoch 151, past MIN_STEPS_JUDGED.
+        assert!(told.warnings[0].starts_with("epoch 151: loss "));
+        // Short fits are not judged.
+        let mut told = Told::default();
+        let options = FitOptions::new(20, 3);
+        fit(
+            &mut model,
+            &data(),
+            None,
+            options,
+            &mut Run::new(1),
+            &mut told,
+            &mut Vec::new(),
+        )
+        .unwrap();
+        assert!(told.warnings.is_empty());
     }
 
     /// Records `w` after every epoch.

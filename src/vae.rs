@@ -6,6 +6,7 @@
 //! same gradients as the plain cross-entropy, but zero for a perfect reconstruction of any row,
 //! so that per-row scores compare across rows whose values sit at or between the range ends.
 
+use crate::budget::Budget;
 use crate::error::{Error, Result};
 use crate::model::{Layout, Network};
 use crate::nets::{
@@ -14,13 +15,19 @@ use crate::nets::{
 };
 use crate::optim::{Adam, OptimiserState};
 use crate::rng;
-use crate::train::{Rows, Trainable};
+use crate::train::{EpochStats, Rows, Trainable};
 use serde::{Deserialize, Serialize};
 use tch::nn::VarStore;
 use tch::{Device, Kind, Reduction, Tensor};
 
 /// Held-out rows per forward pass when measuring the held-out loss.
 const HOLDOUT_CHUNK: i64 = 4096;
+/// Optimiser steps a fit without `epochs` aims for (measured with benchmarks/defaults.py).
+const MLP_STEPS: usize = 6000;
+const CONV_STEPS: usize = 1500;
+/// A mean KL term (nats per row) below this in the second half of a fit is reported as posterior
+/// collapse.
+pub const COLLAPSE_KL: f64 = 0.1;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VaeConfig {
@@ -30,15 +37,30 @@ pub struct VaeConfig {
     /// Weight of the KL term in the ELBO (beta-VAE; 1 is the plain ELBO).
     pub beta: f64,
     pub arch: Arch,
+    /// Nats of KL per latent dimension that training does not charge for (the "free bits" of
+    /// Kingma et al. 2016): each dimension's batch-mean KL enters the training loss as at least
+    /// this much, so the encoder can use that much at no cost and the posterior does not
+    /// collapse onto the prior. 0 trains on the plain (beta-weighted) ELBO.
+    #[serde(default = "default_free_bits")]
+    pub free_bits: f64,
+}
+
+/// Measured with benchmarks/defaults.py: without it, conditional VAEs on tables ignore their
+/// latent code (every sample of a class alike).
+pub const DEFAULT_FREE_BITS: f64 = 1.5;
+
+fn default_free_bits() -> f64 {
+    DEFAULT_FREE_BITS
 }
 
 impl Default for VaeConfig {
     fn default() -> Self {
         VaeConfig {
-            latent_dim: 16,
+            latent_dim: 8,
             hidden: vec![256, 256],
             beta: 1.0,
             arch: Arch::Auto,
+            free_bits: DEFAULT_FREE_BITS,
         }
     }
 }
@@ -54,6 +76,12 @@ impl VaeConfig {
             return Err(Error::Parameter(format!(
                 "beta must be finite and >= 0, got {}",
                 self.beta
+            )));
+        }
+        if !(self.free_bits.is_finite() && self.free_bits >= 0.0) {
+            return Err(Error::Parameter(format!(
+                "free_bits must be finite and >= 0, got {}",
+                self.free_bits
             )));
         }
         Ok(())
@@ -76,6 +104,7 @@ pub struct Vae {
     decoder: Decoder,
     latent_dim: i64,
     beta: f64,
+    free_bits: f64,
     adam: Option<Adam>,
 }
 
@@ -85,6 +114,8 @@ pub struct ElboTerms {
     pub reconstruction: Tensor,
     /// KL(q(z|x) || N(0, I)).
     pub kl: Tensor,
+    /// The KL term of each latent dimension, `(N, latent_dim)`.
+    pub kl_dims: Tensor,
 }
 
 impl Vae {
@@ -153,13 +184,17 @@ impl Vae {
             cross_entropy
                 .f_add(&neg_entropy)?
                 .f_sum_dim_intlist(1, false, Kind::Float)?;
-        let kl = logvar
+        let kl_dims = logvar
             .f_add_scalar(1.0)?
             .f_sub(&mean.f_square()?)?
             .f_sub(&logvar.f_exp()?)?
-            .f_sum_dim_intlist(1, false, Kind::Float)?
             .f_mul_scalar(-0.5)?;
-        Ok(ElboTerms { reconstruction, kl })
+        let kl = kl_dims.f_sum_dim_intlist(1, false, Kind::Float)?;
+        Ok(ElboTerms {
+            reconstruction,
+            kl,
+            kl_dims,
+        })
     }
 
     /// Per-row negative ELBO (with this model's beta), evaluated at the posterior mean.
@@ -180,7 +215,13 @@ impl Trainable for Vae {
         let terms = self.elbo_terms(x, classes, true, true)?;
         let reconstruction = terms.reconstruction.f_mean(Kind::Float)?;
         let kl = terms.kl.f_mean(Kind::Float)?;
-        let loss = reconstruction.f_add(&kl.f_mul_scalar(self.beta)?)?;
+        // Each dimension's batch-mean KL, charged for at least `free_bits` nats.
+        let charged = terms
+            .kl_dims
+            .f_mean_dim(Some([0i64].as_slice()), false, Kind::Float)?
+            .f_clamp_min(self.free_bits)?
+            .f_sum(Kind::Float)?;
+        let loss = reconstruction.f_add(&charged.f_mul_scalar(self.beta)?)?;
         self.adam
             .as_mut()
             .ok_or_else(|| Error::NotFitted("the optimiser is not set up".into()))?
@@ -231,6 +272,27 @@ impl Trainable for Vae {
             .as_mut()
             .ok_or_else(|| Error::NotFitted("the optimiser is not set up".into()))?
             .load_state("adam", state)
+    }
+
+    fn budget(&self) -> Budget {
+        let steps = match self.decoder {
+            Decoder::Mlp(_) => MLP_STEPS,
+            Decoder::Conv(_) => CONV_STEPS,
+        };
+        Budget {
+            steps,
+            batches_per_step: 1,
+        }
+    }
+
+    fn health(&self, stats: &EpochStats) -> Option<String> {
+        let kl = *stats.get("kl")?;
+        (kl < COLLAPSE_KL).then(|| {
+            format!(
+                "posterior collapse: the KL term is {kl:.4} nats per row, below {COLLAPSE_KL} \
+                 (the latent code carries almost nothing of the rows; a smaller beta helps)"
+            )
+        })
     }
 }
 
@@ -292,6 +354,7 @@ impl Network for Vae {
             decoder,
             latent_dim: latent,
             beta: config.beta,
+            free_bits: config.free_bits,
             adam: None,
         })
     }
@@ -343,9 +406,11 @@ mod tests {
 
     #[test]
     fn training_lowers_the_loss_and_reconstructs_the_classes() {
+        // The plain ELBO: the class alone explains each row, so the latent code goes unused.
         let config = VaeConfig {
             latent_dim: 2,
             hidden: vec![32],
+            free_bits: 0.0,
             ..Default::default()
         };
         let mut vae =

@@ -53,7 +53,7 @@ def test_unconditional_rows_and_history(blobs, loss):
 
 def test_defaults_follow_the_loss():
     assert "n_critic=1, lr=0.0002" in repr(genaug.GAN())
-    assert "n_critic=5, lr=0.0001" in repr(genaug.GAN(loss="wgan-gp"))
+    assert "n_critic=2, lr=0.0002" in repr(genaug.GAN(loss="wgan-gp"))
     assert "n_critic=2, lr=0.001" in repr(genaug.GAN(loss="wgan-gp", n_critic=2, lr=1e-3))
 
 

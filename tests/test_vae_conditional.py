@@ -8,7 +8,7 @@ import pytest
 @pytest.fixture
 def cvae(blobs):
     x, y = blobs
-    return genaug.VAE(latent_dim=2, hidden=(64,), seed=0).fit(x, y, epochs=60, batch_size=16)
+    return genaug.VAE(latent_dim=2, hidden=(64,), seed=0).fit(x, y, epochs=200, batch_size=16)
 
 
 def test_classes_are_recorded(cvae):

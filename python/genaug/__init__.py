@@ -25,6 +25,7 @@ from genaug.exceptions import (
     ShapeError,
     SizeError,
     TrainingDivergedError,
+    TrainingWarning,
 )
 
 __version__ = "0.1.0"
@@ -43,6 +44,7 @@ __all__ = [
     "ShapeError",
     "SizeError",
     "TrainingDivergedError",
+    "TrainingWarning",
     "cuda_is_available",
     "from_bytes",
     "load",

@@ -32,8 +32,8 @@ class GAN:
         x: npt.ArrayLike,
         y: npt.ArrayLike | None = None,
         *,
-        epochs: int | None = ...,  # 100
-        batch_size: int | None = ...,  # 64
+        epochs: int | None = None,  # None: the budget (see fit_params_)
+        batch_size: int | None = None,  # None: 64
         lr: float | None = None,
         callbacks: _Callback | Iterable[_Callback] | None = None,
         progress: bool | None = None,
@@ -72,6 +72,8 @@ class GAN:
     @property
     def history(self) -> list[dict[str, Any]]: ...
     @property
+    def fit_params_(self) -> dict[str, Any]: ...
+    @property
     def classes_(self) -> list[int] | None: ...
     @property
     def is_fitted(self) -> bool: ...
@@ -86,20 +88,22 @@ class GAN:
 class VAE:
     def __new__(
         cls,
-        latent_dim: int | None = ...,  # 16
+        latent_dim: int | None = ...,  # 8
         hidden: Iterable[int] | None = ...,  # (256, 256)
         beta: float = 1.0,
         arch: Literal["auto", "mlp", "conv"] = "auto",
         device: str = "auto",
         seed: int | None = ...,  # 0
+        *,
+        free_bits: float | None = None,  # None: 1.5
     ) -> VAE: ...
     def fit(
         self,
         x: npt.ArrayLike,
         y: npt.ArrayLike | None = None,
         *,
-        epochs: int | None = ...,  # 100
-        batch_size: int | None = ...,  # 64
+        epochs: int | None = None,  # None: the budget (see fit_params_)
+        batch_size: int | None = None,  # None: 64
         lr: float | None = None,
         callbacks: _Callback | Iterable[_Callback] | None = None,
         progress: bool | None = None,
@@ -143,6 +147,8 @@ class VAE:
     def to_bytes(self, *, include_optimizer: bool = True) -> bytes: ...
     @property
     def history(self) -> list[dict[str, Any]]: ...
+    @property
+    def fit_params_(self) -> dict[str, Any]: ...
     @property
     def classes_(self) -> list[int] | None: ...
     @property

@@ -15,6 +15,7 @@ __all__ = [
     "ShapeError",
     "SizeError",
     "TrainingDivergedError",
+    "TrainingWarning",
 ]
 
 
@@ -61,3 +62,8 @@ class ModelBusyError(GenaugError, RuntimeError):
 class SizeError(GenaugError, MemoryError):
     """A request whose result cannot fit in memory (or whose size overflows), refused before
     anything is allocated."""
+
+
+class TrainingWarning(UserWarning):
+    """Training went wrong without failing: a GAN's generator collapsed onto a few modes, or a
+    VAE's posterior collapsed onto the prior. Issued by ``fit`` at most once per call."""

@@ -4,6 +4,7 @@ use crate::error::{Error, Result};
 use crate::train::{EpochStats, Monitor};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+use std::ffi::CString;
 use std::time::{Duration, Instant};
 
 /// How often training re-attaches to the interpreter to look for Ctrl-C.
@@ -11,6 +12,10 @@ const SIGNAL_CHECK_EVERY: Duration = Duration::from_millis(100);
 
 pub struct PyMonitor {
     callbacks: Vec<Py<PyAny>>,
+    /// `fit(progress=)`: whether to show a bar (`None`: when interactive).
+    progress: Option<bool>,
+    /// The bar's label.
+    desc: &'static str,
     bar: Option<Py<PyAny>>,
     last_check: Instant,
     /// The Python exception that stopped training, re-raised once `fit` returns.
@@ -18,10 +23,12 @@ pub struct PyMonitor {
 }
 
 impl PyMonitor {
-    pub fn new(callbacks: Vec<Py<PyAny>>, bar: Option<Py<PyAny>>) -> PyMonitor {
+    pub fn new(callbacks: Vec<Py<PyAny>>, progress: Option<bool>, desc: &'static str) -> PyMonitor {
         PyMonitor {
             callbacks,
-            bar,
+            progress,
+            desc,
+            bar: None,
             last_check: Instant::now(),
             raised: None,
         }
@@ -54,6 +61,35 @@ pub fn stats_dict<'py>(py: Python<'py>, stats: &EpochStats) -> PyResult<Bound<'p
 }
 
 impl Monitor for PyMonitor {
+    /// Opens the progress bar, now that the number of epochs is known.
+    fn begin(&mut self, epochs: usize, done: usize) -> Result<()> {
+        let outcome = Python::attach(|py| -> PyResult<Option<Py<PyAny>>> {
+            let bar = py.import("genaug._progress")?.call_method1(
+                "progress_bar",
+                (epochs, done.min(epochs), self.progress, self.desc),
+            )?;
+            Ok((!bar.is_none()).then(|| bar.unbind()))
+        });
+        match outcome {
+            Ok(bar) => {
+                self.bar = bar;
+                Ok(())
+            }
+            Err(err) => Err(self.stop_with(err)),
+        }
+    }
+
+    /// Issues a `genaug.TrainingWarning`; with warnings turned into errors, training stops with
+    /// that error.
+    fn warn(&mut self, message: &str) -> Result<()> {
+        let outcome = Python::attach(|py| -> PyResult<()> {
+            let category = py.import("genaug.exceptions")?.getattr("TrainingWarning")?;
+            let message = CString::new(message.replace('\0', " "))?;
+            PyErr::warn(py, &category, &message, 1)
+        });
+        outcome.map_err(|err| self.stop_with(err))
+    }
+
     fn between_batches(&mut self) -> Result<()> {
         if self.last_check.elapsed() < SIGNAL_CHECK_EVERY {
             return Ok(());

@@ -45,15 +45,17 @@ pub fn check_count(n: i64, what: &str) -> Result<usize> {
 
 /// The `fit` keywords that say how long and how to train.
 pub fn fit_options(
-    epochs: i64,
-    batch_size: i64,
+    epochs: Option<i64>,
+    batch_size: Option<i64>,
     lr: Option<f64>,
     patience: Option<i64>,
     resume: bool,
 ) -> Result<FitOptions> {
     Ok(FitOptions {
-        epochs: check_count(epochs, "epochs")?,
-        batch_size: check_count(batch_size, "batch_size")?,
+        epochs: epochs.map(|e| check_count(e, "epochs")).transpose()?,
+        batch_size: batch_size
+            .map(|b| check_count(b, "batch_size"))
+            .transpose()?,
         patience: patience.map(|p| check_count(p, "patience")).transpose()?,
         lr,
         resume,
@@ -155,17 +157,7 @@ impl<N: Network> Shared<N> {
                 .map(|c| c.map(Bound::unbind))
                 .collect::<PyResult<_>>()?,
         };
-        let done = if options.resume {
-            self.status(py, |st| st.history.len())
-        } else {
-            0
-        };
-        let bar = py.import("genaug._progress")?.call_method1(
-            "progress_bar",
-            (options.epochs, done.min(options.epochs), progress, N::KIND),
-        )?;
-        let bar = (!bar.is_none()).then(|| bar.unbind());
-        let mut monitor = PyMonitor::new(callbacks, bar);
+        let mut monitor = PyMonitor::new(callbacks, progress, N::KIND);
         let outcome = py.detach(|| {
             self.handle.fit(&mut monitor, |model, monitor, publish| {
                 model.fit(
@@ -288,6 +280,26 @@ impl<N: Network> Shared<N> {
         PyList::new(py, dicts)
     }
 
+    /// How the last fit trained, as a dict; `NotFittedError` before a fit.
+    pub fn fit_params<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let params = self.status(py, |st| st.fit_params.clone()).ok_or_else(|| {
+            Error::NotFitted(format!(
+                "fit_params_ is set by fit, and this {} has not been fitted",
+                N::KIND
+            ))
+        })?;
+        let dict = PyDict::new(py);
+        dict.set_item("epochs", params.epochs)?;
+        dict.set_item("epochs_from", params.epochs_from)?;
+        dict.set_item("batch_size", params.batch_size)?;
+        dict.set_item("rows", params.rows)?;
+        dict.set_item("batches_per_epoch", params.batches_per_epoch)?;
+        dict.set_item("batches_per_step", params.batches_per_step)?;
+        dict.set_item("target_steps", params.target_steps)?;
+        dict.set_item("steps", params.steps)?;
+        Ok(dict)
+    }
+
     pub fn classes(&self, py: Python<'_>) -> Option<Vec<i64>> {
         self.status(py, |st| Some(st.classes.clone()).filter(|c| !c.is_empty()))
     }
@@ -379,9 +391,8 @@ macro_rules! shared_methods {
                 $crate::py::shared::entry(|| {
                     use $crate::py::convert::read_opt_int;
                     let options = $crate::py::shared::fit_options(
-                        // Defaults: 100 epochs, batches of 64.
-                        read_opt_int(epochs, "epochs")?.unwrap_or(100),
-                        read_opt_int(batch_size, "batch_size")?.unwrap_or(64),
+                        read_opt_int(epochs, "epochs")?,
+                        read_opt_int(batch_size, "batch_size")?,
                         lr,
                         read_opt_int(patience, "patience")?,
                         resume,
@@ -458,6 +469,16 @@ macro_rules! shared_methods {
                 py: pyo3::Python<'py>,
             ) -> pyo3::PyResult<pyo3::Bound<'py, pyo3::types::PyList>> {
                 $crate::py::shared::entry(|| self.shared.history(py))
+            }
+
+            /// How the last fit trained: its epochs (and whether the budget chose them), batch
+            /// size, rows and optimiser steps.
+            #[getter]
+            fn fit_params_<'py>(
+                &self,
+                py: pyo3::Python<'py>,
+            ) -> pyo3::PyResult<pyo3::Bound<'py, pyo3::types::PyDict>> {
+                $crate::py::shared::entry(|| self.shared.fit_params(py))
             }
 
             /// The sorted class labels of a conditional model, else `None`.

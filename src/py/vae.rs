@@ -66,7 +66,7 @@ impl PyVae {
 #[pymethods]
 impl PyVae {
     #[new]
-    #[pyo3(signature = (latent_dim=None, hidden=None, beta=1.0, arch="auto", device="auto", seed=None))]
+    #[pyo3(signature = (latent_dim=None, hidden=None, beta=1.0, arch="auto", device="auto", seed=None, *, free_bits=None))]
     fn new(
         latent_dim: Option<&Bound<'_, PyAny>>,
         hidden: Option<&Bound<'_, PyAny>>,
@@ -74,6 +74,7 @@ impl PyVae {
         arch: &str,
         device: &str,
         seed: Option<&Bound<'_, PyAny>>,
+        free_bits: Option<f64>,
     ) -> PyResult<Self> {
         entry(|| {
             let defaults = VaeConfig::default();
@@ -83,6 +84,7 @@ impl PyVae {
                 hidden: read_opt_ints(hidden, "hidden")?.unwrap_or(defaults.hidden),
                 beta,
                 arch: Arch::parse(arch)?,
+                free_bits: free_bits.unwrap_or(defaults.free_bits),
             };
             config.validate()?;
             let seed = check_seed(Some(seed))?.unwrap_or_default();
@@ -177,10 +179,11 @@ impl PyVae {
         entry(|| {
             let (c, fitted) = self.shared.status(py, |st| (st.config.clone(), st.fitted));
             Ok(format!(
-                "VAE(latent_dim={}, hidden={:?}, beta={:?}, arch={:?}, fitted={})",
+                "VAE(latent_dim={}, hidden={:?}, beta={:?}, free_bits={:?}, arch={:?}, fitted={})",
                 c.latent_dim,
                 c.hidden,
                 c.beta,
+                c.free_bits,
                 format!("{:?}", c.arch).to_lowercase(),
                 if fitted { "True" } else { "False" }
             ))

@@ -1,0 +1,111 @@
+//! How long a fit trains when `epochs` is left out: each model names a target number of
+//! optimiser steps (generator steps for a GAN, so that its discriminator steps per generator step
+//! are accounted for), and the target becomes whole epochs for the rows and batch size at hand.
+//!
+//! `epochs = clamp(ceil(steps * batches_per_step / ceil(rows / batch_size)), 1, MAX_EPOCHS)`:
+//! the step count, not the epoch count, is what decides whether a model has trained enough, and
+//! it keeps the time of a default fit about the same however many rows there are.
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// Rows per minibatch when `batch_size` is left out.
+pub const DEFAULT_BATCH_SIZE: usize = 64;
+/// Tiny data sets would otherwise need thousands of one-batch epochs, each with its per-epoch
+/// figures and snapshot.
+pub const MAX_EPOCHS: usize = 2000;
+
+/// What a model asks of a default fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// Optimiser steps to aim for (generator steps for a GAN).
+    pub steps: usize,
+    /// Minibatches each of those steps takes (a WGAN-GP critic's `n_critic`; 1 otherwise).
+    pub batches_per_step: usize,
+}
+
+/// How a fit trains, recorded after it as `fit_params_`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FitParams {
+    /// The run trains until its history holds this many epochs.
+    pub epochs: usize,
+    /// `"budget"` when chosen from the data, `"given"` when passed to `fit`.
+    pub epochs_from: String,
+    pub batch_size: usize,
+    /// Rows trained on (without held-out rows).
+    pub rows: usize,
+    pub batches_per_epoch: usize,
+    pub batches_per_step: usize,
+    /// The budget's target steps.
+    pub target_steps: usize,
+    /// Optimiser steps (generator steps for a GAN) that `epochs` epochs take.
+    pub steps: usize,
+}
+
+/// The plan for `rows` training rows: `epochs` when given, else the budget's.
+pub fn plan(
+    epochs: Option<usize>,
+    batch_size: usize,
+    rows: usize,
+    budget: Budget,
+) -> Result<FitParams> {
+    if batch_size == 0 || epochs == Some(0) {
+        return Err(Error::Parameter(
+            "epochs and batch_size must be at least 1".into(),
+        ));
+    }
+    let batches_per_step = budget.batches_per_step.max(1);
+    let batches_per_epoch = rows.div_ceil(batch_size).max(1);
+    let budgeted = (budget.steps.saturating_mul(batches_per_step))
+        .div_ceil(batches_per_epoch)
+        .clamp(1, MAX_EPOCHS);
+    let epochs_from = if epochs.is_some() { "given" } else { "budget" };
+    let epochs = epochs.unwrap_or(budgeted);
+    Ok(FitParams {
+        epochs,
+        epochs_from: epochs_from.into(),
+        batch_size,
+        rows,
+        batches_per_epoch,
+        batches_per_step,
+        target_steps: budget.steps,
+        steps: epochs.saturating_mul(batches_per_epoch) / batches_per_step,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VAE: Budget = Budget {
+        steps: 6000,
+        batches_per_step: 1,
+    };
+
+    #[test]
+    fn epochs_follow_the_step_target() {
+        // digits' training split: 1257 rows, 20 batches of 64 per epoch.
+        let p = plan(None, 64, 1257, VAE).unwrap();
+        assert_eq!((p.epochs, p.batches_per_epoch, p.steps), (300, 20, 6000));
+        assert_eq!(p.epochs_from, "budget");
+        // Generator steps: two batches each.
+        let wgan = Budget {
+            steps: 3000,
+            batches_per_step: 2,
+        };
+        assert_eq!(plan(None, 64, 1257, wgan).unwrap().epochs, 300);
+        // Many rows: few epochs, the same number of steps.
+        let big = plan(None, 64, 100_000, VAE).unwrap();
+        assert_eq!(big.epochs, 4);
+        assert!(big.steps >= 6000 && big.steps < 6000 + big.batches_per_epoch);
+    }
+
+    #[test]
+    fn tiny_data_is_capped_and_given_epochs_win() {
+        assert_eq!(plan(None, 64, 10, VAE).unwrap().epochs, MAX_EPOCHS);
+        let given = plan(Some(7), 64, 10, VAE).unwrap();
+        assert_eq!((given.epochs, given.epochs_from.as_str()), (7, "given"));
+        assert!(plan(Some(0), 64, 10, VAE).is_err());
+        assert!(plan(None, 0, 10, VAE).is_err());
+    }
+}

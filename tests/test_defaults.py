@@ -1,0 +1,148 @@
+"""Defaults: the training budget behind `epochs=None`, `fit_params_`, and the TrainingWarning
+that training gone wrong raises."""
+
+import math
+import pickle
+import warnings
+
+import genaug
+import numpy as np
+import pytest
+
+SMALL = dict(hidden=(8,), device="cpu", seed=0)
+
+
+@pytest.fixture(scope="module")
+def many_rows():
+    # 64,000 rows: 1,000 batches of 64 per epoch, so a budget is a few epochs.
+    return np.random.default_rng(0).random((64_000, 2))
+
+
+def four_blobs(rows_each=160):
+    rng = np.random.default_rng(0)
+    centres = [(0, 0), (4, 0), (0, 4), (4, 4)]
+    return np.concatenate([rng.normal(c, 0.3, (rows_each, 2)) for c in centres])
+
+
+def stop_after(epochs):
+    return lambda stats: stats["epoch"] < epochs
+
+
+def test_without_epochs_the_vae_trains_its_step_budget(many_rows):
+    vae = genaug.VAE(latent_dim=2, **SMALL).fit(many_rows, progress=False)
+    params = vae.fit_params_
+    assert params["epochs_from"] == "budget"
+    assert params["batch_size"] == 64 and params["batches_per_epoch"] == 1000
+    assert params["epochs"] == math.ceil(params["target_steps"] / 1000)
+    assert len(vae.history) == params["epochs"]
+    assert params["target_steps"] <= params["steps"] < params["target_steps"] + 1000
+
+
+def test_the_wgan_budget_counts_generator_steps(many_rows):
+    gan = genaug.GAN(latent_dim=2, loss="wgan-gp", **SMALL)
+    with warnings.catch_warnings():
+        # One epoch in, the generator is still bunched up.
+        warnings.simplefilter("ignore", genaug.TrainingWarning)
+        gan.fit(many_rows, callbacks=stop_after(1), progress=False)
+    params = gan.fit_params_
+    # Two critic minibatches per generator step: twice the epochs of one step per batch.
+    assert params["batches_per_step"] == 2
+    assert params["epochs"] == math.ceil(params["target_steps"] * 2 / 1000)
+    assert len(gan.history) == 1
+
+
+def test_given_epochs_win_and_fit_params_follow_the_model(many_rows, tmp_path):
+    x = many_rows[:640]
+    vae = genaug.VAE(latent_dim=2, **SMALL)
+    with pytest.raises(genaug.NotFittedError, match="fit_params_"):
+        _ = vae.fit_params_
+    assert not hasattr(vae, "fit_params_")
+    vae.fit(x, epochs=3, batch_size=32, progress=False)
+    assert vae.fit_params_ == {
+        "epochs": 3,
+        "epochs_from": "given",
+        "batch_size": 32,
+        "rows": 640,
+        "batches_per_epoch": 20,
+        "batches_per_step": 1,
+        "target_steps": vae.fit_params_["target_steps"],
+        "steps": 60,
+    }
+    vae.save(tmp_path / "vae.safetensors")
+    assert genaug.load(tmp_path / "vae.safetensors").fit_params_ == vae.fit_params_
+    assert pickle.loads(pickle.dumps(vae)).fit_params_ == vae.fit_params_
+
+
+def test_resuming_without_epochs_finishes_the_budget(many_rows, tmp_path):
+    vae = genaug.VAE(latent_dim=2, **SMALL)
+    vae.fit(many_rows, callbacks=stop_after(2), progress=False)
+    planned = vae.fit_params_["epochs"]
+    assert len(vae.history) == 2 < planned
+    vae.save(tmp_path / "half.safetensors")
+    vae.fit(many_rows, resume=True, progress=False)
+    assert len(vae.history) == planned
+    assert vae.fit_params_["epochs_from"] == "budget"
+    # Through a checkpoint alike, and identically.
+    loaded = genaug.load(tmp_path / "half.safetensors").fit(many_rows, resume=True, progress=False)
+    assert [h["loss"] for h in loaded.history] == [h["loss"] for h in vae.history]
+
+
+def test_posterior_collapse_warns_once_naming_epoch_and_kl():
+    x = four_blobs()
+    vae = genaug.VAE(latent_dim=2, beta=50.0, free_bits=0.0, **SMALL)
+    with pytest.warns(genaug.TrainingWarning, match=r"epoch \d+: posterior collapse") as caught:
+        vae.fit(x, epochs=100, progress=False)
+    collapse = [w for w in caught if issubclass(w.category, genaug.TrainingWarning)]
+    assert len(collapse) == 1
+    assert "KL term is 0.0" in str(collapse[0].message)
+    assert issubclass(genaug.TrainingWarning, UserWarning)
+
+
+def test_mode_collapse_warns_once_naming_epoch_and_diversity():
+    x = four_blobs()
+    # A learning rate far too high with a heavy first moment: the generator collapses.
+    gan = genaug.GAN(latent_dim=4, hidden=(32, 32), lr=1e-2, betas=(0.9, 0.999), device="cpu")
+    with pytest.warns(genaug.TrainingWarning, match=r"epoch \d+: mode collapse") as caught:
+        gan.fit(x, epochs=60, progress=False)
+    assert len([w for w in caught if issubclass(w.category, genaug.TrainingWarning)]) == 1
+    assert "diversity 0." in str(caught[0].message)
+
+
+def test_warnings_as_errors_stop_training_keeping_the_epochs_done():
+    x = four_blobs()
+    vae = genaug.VAE(latent_dim=2, beta=50.0, free_bits=0.0, **SMALL)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", genaug.TrainingWarning)
+        with pytest.raises(genaug.TrainingWarning):
+            vae.fit(x, epochs=100, progress=False)
+    assert vae.is_fitted and 0 < len(vae.history) < 100
+
+
+def test_short_fits_are_not_judged():
+    x = four_blobs()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        genaug.VAE(latent_dim=2, beta=50.0, free_bits=0.0, **SMALL).fit(x, epochs=5, progress=False)
+
+
+def test_the_default_vae_does_not_warn_on_a_real_table():
+    from sklearn.datasets import load_breast_cancer
+
+    x, y = load_breast_cancer(return_X_y=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        vae = genaug.VAE(device="cpu", seed=0).fit(x, y, progress=False)
+    assert vae.fit_params_["epochs_from"] == "budget"
+    assert vae.history[-1]["kl"] > 1.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("loss", ["bce", "wgan-gp"])
+def test_default_gans_do_not_warn_on_a_small_table(loss):
+    from sklearn.datasets import load_wine
+
+    x, y = load_wine(return_X_y=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gan = genaug.GAN(loss=loss, device="cpu", seed=0).fit(x, y, progress=False)
+    assert gan.history[-1]["diversity"] > 0.7
