@@ -273,16 +273,6 @@ impl Gan {
             .f_mul_scalar(0.5)?)
     }
 
-    /// The training generator's output in [-1, 1], `(N, D)`.
-    pub fn generate_scaled(
-        &self,
-        z: &Tensor,
-        classes: Option<&Tensor>,
-        train: bool,
-    ) -> Result<Tensor> {
-        run_generator(&self.generator, z, classes, train)
-    }
-
     /// Moves the averaged generator towards the training one after generator step `step`
     /// (from 1). The decay warms up as `(1 + step) / (10 + step)`, so that the average follows
     /// closely while the generator changes fast early on.
@@ -364,7 +354,7 @@ impl Trainable for Gan {
         let real = x.f_mul_scalar(2.0)?.f_sub_scalar(1.0)?;
         let rows = real.size()[0];
         let z = rng::normal(&[rows, self.latent_dim()], real.device())?;
-        let fake = self.generate_scaled(&z, classes, true)?;
+        let fake = run_generator(&self.generator, &z, classes, true)?;
         let held = fake.f_detach()?;
         let mut losses = Vec::new();
 

@@ -735,30 +735,14 @@ mod tests {
         assert_eq!(run.params.unwrap().epochs_from, "budget");
     }
 
-    #[test]
-    fn unhealthy_training_is_reported_once_in_the_second_half() {
+    /// The warnings a fresh `epochs`-epoch fit of the always-unwell model reports.
+    fn warnings_after(epochs: usize) -> Vec<String> {
         let mut model = Scripted {
             line: Line::new(),
             losses: Vec::new(),
         };
         let mut told = Told::default();
-        let mut history = Vec::new();
-        fit(
-            &mut model,
-            &data(),
-            None,
-            FitOptions::new(300, 3),
-            &mut Run::new(1),
-            &mut told,
-            &mut history,
-        )
-        .unwrap();
-        assert_eq!(told.warnings.len(), 1, "{:?}", told.warnings);
-        // 4 batches per epoch: the second half starts at epoch 151, past MIN_STEPS_JUDGED.
-        assert!(told.warnings[0].starts_with("epoch 151: loss "));
-        // Short fits are not judged.
-        let mut told = Told::default();
-        let options = FitOptions::new(20, 3);
+        let options = FitOptions::new(epochs, 3);
         fit(
             &mut model,
             &data(),
@@ -769,7 +753,17 @@ mod tests {
             &mut Vec::new(),
         )
         .unwrap();
-        assert!(told.warnings.is_empty());
+        told.warnings
+    }
+
+    #[test]
+    fn unhealthy_training_is_reported_once_in_the_second_half() {
+        let warnings = warnings_after(300);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        // 4 batches per epoch: the second half starts at epoch 151, past MIN_STEPS_JUDGED.
+        assert!(warnings[0].starts_with("epoch 151: loss "));
+        // Short fits are not judged.
+        assert!(warnings_after(20).is_empty());
     }
 
     /// Records `w` after every epoch.
