@@ -1,16 +1,16 @@
-//! One-file checkpoints: every weight, buffer and scaler bound as an f32 safetensors tensor,
-//! with the config, data spec, classes, seed state and history as JSON metadata, and optionally
+//! One-file checkpoints: every weight and buffer as an f32 safetensors tensor, with the config,
+//! data spec, column schema, classes, seed state and history as JSON metadata, and optionally
 //! the training run (optimiser moments as `optim.*` tensors, the best held-out epoch's weights as
 //! `best.*` and the last epoch's as `last.*` when the model holds the best, counters, the run's
 //! seed and early-stopping settings as metadata) so that training resumes exactly. Written
 //! to a temporary file and renamed into place, so an existing checkpoint is never half-overwritten.
 
 use crate::budget::FitParams;
-use crate::data::Scaler;
 use crate::error::{Error, Result};
 use crate::model::{Fitted, Layout, Model, Network};
 use crate::optim::OptimiserState;
 use crate::rng::with_seed;
+use crate::schema::{Schema, SchemaRecord};
 use crate::seed::SeedStream;
 use crate::train::{Best, HeldOut, Run, Weights};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
@@ -22,7 +22,10 @@ use std::path::Path;
 use tch::{Device, Kind, Tensor};
 
 const FORMAT: &str = "genaug";
-const VERSION: &str = "1";
+/// Version 2 stores the column schema; version 1 files (min-max bounds as `scaler.*` tensors)
+/// still load.
+const VERSION: &str = "2";
+const READABLE: [&str; 2] = ["1", "2"];
 
 /// A checkpoint file's contents, read but not yet turned into a model.
 pub struct Checkpoint {
@@ -105,14 +108,7 @@ pub fn to_bytes<N: Network>(model: &Model<N>, include_optimizer: bool) -> Result
             .as_ref()
             .ok_or_else(|| Error::Internal("a fitted model without fit_params".into()))?;
         metadata.insert("fit_params".into(), json(params)?);
-        tensors.push((
-            "scaler.low".into(),
-            Tensor::f_from_slice(&fitted.scaler.low)?,
-        ));
-        tensors.push((
-            "scaler.high".into(),
-            Tensor::f_from_slice(&fitted.scaler.high)?,
-        ));
+        metadata.insert("schema".into(), json(&fitted.schema.record)?);
         for (name, var) in fitted.net.var_store().variables() {
             tensors.push((format!("net.{name}"), var));
         }
@@ -208,9 +204,12 @@ pub fn from_bytes(bytes: &[u8], source: &str) -> Result<Checkpoint> {
             "{source} is a safetensors file but not a genaug checkpoint"
         )));
     }
-    if metadata.get("version").map(String::as_str) != Some(VERSION) {
+    if !metadata
+        .get("version")
+        .is_some_and(|v| READABLE.contains(&v.as_str()))
+    {
         return Err(Error::Checkpoint(format!(
-            "{source} has checkpoint version {:?}; this genaug reads version {VERSION}",
+            "{source} has checkpoint version {:?}; this genaug reads versions {READABLE:?}",
             metadata.get("version")
         )));
     }
@@ -269,7 +268,7 @@ fn restore_checked<N: Network>(checkpoint: &Checkpoint) -> Result<Model<N>> {
     model.history = checkpoint.field("history")?;
     if !checkpoint.metadata.contains_key("spec") {
         // An unfitted model's checkpoint holds no weights and no fitted metadata.
-        let fitted_parts = ["classes", "image", "run", "fit_params"];
+        let fitted_parts = ["classes", "image", "run", "fit_params", "schema"];
         if !checkpoint.tensors.is_empty()
             || fitted_parts
                 .iter()
@@ -289,10 +288,12 @@ fn restore_checked<N: Network>(checkpoint: &Checkpoint) -> Result<Model<N>> {
             "checkpoint classes are not sorted and distinct".into(),
         ));
     }
+    let schema = read_schema(checkpoint, &spec)?;
     let layout = Layout {
         sample_shape: spec.sample_shape.clone(),
         n_classes: classes.len(),
         image: checkpoint.field("image")?,
+        blocks: schema.blocks.clone(),
     };
     let image = N::arch(&model.config)
         .resolve(&spec.sample_shape)
@@ -305,35 +306,10 @@ fn restore_checked<N: Network>(checkpoint: &Checkpoint) -> Result<Model<N>> {
             layout.image, spec.sample_shape
         )));
     }
+    if let Some(frame) = &schema.record.frame {
+        crate::schema::frame::check(frame, &schema, &classes)?;
+    }
     check_net_size::<N>(checkpoint, &model.config, &layout)?;
-    let bound = |name: &str| -> Result<Vec<f32>> {
-        let t = checkpoint.tensor(name)?;
-        if t.dim() != 1 {
-            return Err(Error::Checkpoint(format!(
-                "checkpoint tensor {name:?} is not a vector"
-            )));
-        }
-        Ok(Vec::<f32>::try_from(t)?)
-    };
-    let scaler = Scaler {
-        low: bound("scaler.low")?,
-        high: bound("scaler.high")?,
-    };
-    if scaler.low.len() != layout.width() || scaler.high.len() != layout.width() {
-        return Err(Error::Checkpoint(
-            "checkpoint scaler does not match its data spec".into(),
-        ));
-    }
-    let bounds_ok = scaler
-        .low
-        .iter()
-        .zip(&scaler.high)
-        .all(|(low, high)| low.is_finite() && high.is_finite() && low <= high);
-    if !bounds_ok {
-        return Err(Error::Checkpoint(
-            "checkpoint scaler bounds are not finite, ordered pairs".into(),
-        ));
-    }
     // Building draws initial weights, overwritten below.
     let mut net = with_seed(0, || N::build(&model.config, &layout, Device::Cpu))?;
     for (name, mut var) in net.var_store().variables() {
@@ -361,11 +337,44 @@ fn restore_checked<N: Network>(checkpoint: &Checkpoint) -> Result<Model<N>> {
         net,
         layout,
         spec,
-        scaler,
+        schema,
         classes,
         run,
     });
     Ok(model)
+}
+
+/// The column schema: the `schema` metadata, or for a version 1 checkpoint the min-max bounds of
+/// its `scaler.*` tensors. It must have a column for each value of a sample.
+fn read_schema(checkpoint: &Checkpoint, spec: &crate::data::DataSpec) -> Result<Schema> {
+    let schema = if checkpoint.metadata.get("version").map(String::as_str) == Some("1") {
+        let bound = |name: &str| -> Result<Vec<f32>> {
+            let t = checkpoint.tensor(name)?;
+            if t.dim() != 1 {
+                return Err(Error::Checkpoint(format!(
+                    "checkpoint tensor {name:?} is not a vector"
+                )));
+            }
+            Ok(Vec::<f32>::try_from(t)?)
+        };
+        let (low, high) = (bound("scaler.low")?, bound("scaler.high")?);
+        if low.len() != high.len() {
+            return Err(Error::Checkpoint(
+                "checkpoint scaler does not match its data spec".into(),
+            ));
+        }
+        Schema::from_bounds(&low, &high, spec.integral)?
+    } else {
+        Schema::new(checkpoint.field::<SchemaRecord>("schema")?)?
+    };
+    if schema.columns() != spec.width() {
+        return Err(Error::Checkpoint(format!(
+            "checkpoint schema has {} columns, but its samples {}",
+            schema.columns(),
+            spec.width()
+        )));
+    }
+    Ok(schema)
 }
 
 /// NumPy dtypes genaug trains on, and whether each is integral.
@@ -446,7 +455,9 @@ fn check_no_extra_tensors<N: Network>(
     let last = run.is_some_and(|r| r.last.is_some());
     for name in checkpoint.tensors.keys() {
         let known = match name.split_once('.') {
-            Some(("scaler", "low" | "high")) => true,
+            Some(("scaler", "low" | "high")) => {
+                checkpoint.metadata.get("version").map(String::as_str) == Some("1")
+            }
             Some(("net", var)) => vars.iter().any(|v| v == var),
             Some(("best", var)) => best && vars.iter().any(|v| v == var),
             Some(("last", var)) => last && vars.iter().any(|v| v == var),

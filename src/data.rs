@@ -1,5 +1,5 @@
-//! Validation of training data, and the [`Scaler`] that maps the user's value range onto the
-//! model's unit range and back.
+//! Dense arrays handed in by the user: their shapes, and copies to and from tensors. What their
+//! values mean is the [`crate::schema`]'s business.
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -34,7 +34,7 @@ impl Array {
         &self.shape[1.min(self.shape.len())..]
     }
 
-    /// Checks the rank (2, 3 or 4), that no axis is empty and that every value is finite.
+    /// Checks the rank (2, 3 or 4) and that no axis is empty (values are the schema's to check).
     pub fn validate_training(&self) -> Result<()> {
         if !(2..=4).contains(&self.shape.len()) {
             return Err(Error::Shape(format!(
@@ -52,7 +52,7 @@ impl Array {
                 self.shape
             )));
         }
-        self.validate_finite("training data")
+        Ok(())
     }
 
     /// Checks that every value is finite (NaN, Inf and float64 values beyond float32 range fail).
@@ -67,7 +67,8 @@ impl Array {
         Ok(())
     }
 
-    /// Checks that this array's samples have `sample_shape` (rows may be zero).
+    /// Checks that this array's samples have `sample_shape` (rows may be zero); values are the
+    /// schema's to check.
     pub fn validate_like(&self, sample_shape: &[usize], what: &str) -> Result<()> {
         if self.shape.is_empty() || self.sample_shape() != sample_shape {
             let mut expected = vec!["N".to_string()];
@@ -78,7 +79,7 @@ impl Array {
                 expected.join(", ")
             )));
         }
-        self.validate_finite(what)
+        Ok(())
     }
 
     /// The rows as an `(N, D)` float tensor on `device`, D being the flattened sample size.
@@ -121,77 +122,6 @@ impl DataSpec {
     }
 }
 
-/// Per-feature min/max scaling onto `[0, 1]`.
-///
-/// A "feature" is the last axis for `(N, D)` and `(N, T, F)` data (and so each column of an
-/// `(N, H, W)` image) and the channel for `(N, C, H, W)` images; the bounds are stored expanded to
-/// one pair per flattened value, so scaling is one broadcast.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Scaler {
-    pub low: Vec<f32>,
-    pub high: Vec<f32>,
-}
-
-impl Scaler {
-    /// Learns the bounds of each feature from validated training data.
-    pub fn fit(data: &Array) -> Scaler {
-        let sample_shape = data.sample_shape();
-        let width: usize = sample_shape.iter().product();
-        // Map each flattened position to its feature group.
-        let group_of: Box<dyn Fn(usize) -> usize> = if sample_shape.len() == 3 {
-            let plane = sample_shape[1] * sample_shape[2];
-            Box::new(move |j| j / plane)
-        } else {
-            let last = *sample_shape.last().unwrap_or(&1);
-            Box::new(move |j| j % last)
-        };
-        let groups = (0..width).map(&group_of).max().map_or(0, |g| g + 1);
-        let mut low = vec![f32::INFINITY; groups];
-        let mut high = vec![f32::NEG_INFINITY; groups];
-        for row in data.values.chunks(width) {
-            for (j, &v) in row.iter().enumerate() {
-                let g = group_of(j);
-                low[g] = low[g].min(v);
-                high[g] = high[g].max(v);
-            }
-        }
-        Scaler {
-            low: (0..width).map(|j| low[group_of(j)]).collect(),
-            high: (0..width).map(|j| high[group_of(j)]).collect(),
-        }
-    }
-
-    /// The lower bounds and spans on `device`. A constant feature has span 0; on the way in it
-    /// is measured in the user's own units (span 1), so that other values of it stay finite.
-    fn bounds(&self, device: Device, inward: bool) -> Result<(Tensor, Tensor)> {
-        let low = Tensor::f_from_slice(&self.low)?.f_to_device(device)?;
-        let high = Tensor::f_from_slice(&self.high)?.f_to_device(device)?;
-        let mut span = high.f_sub(&low)?;
-        if inward {
-            span = span.f_where_scalarother(&span.f_gt(0.0)?, 1.0)?;
-        }
-        Ok((low, span))
-    }
-
-    /// `(N, D)` user values -> unit range (values outside the training range land outside it).
-    pub fn to_unit(&self, x: &Tensor) -> Result<Tensor> {
-        let (low, span) = self.bounds(x.device(), true)?;
-        Ok(x.f_sub(&low)?.f_div(&span)?)
-    }
-
-    /// `(N, D)` unit-range values -> user values, clipped to the training range, rounded for
-    /// integer data.
-    pub fn from_unit(&self, u: &Tensor, integral: bool) -> Result<Tensor> {
-        let (low, span) = self.bounds(u.device(), false)?;
-        let x = u.f_clamp(0.0, 1.0)?.f_mul(&span)?.f_add(&low)?;
-        if integral {
-            Ok(x.f_round()?)
-        } else {
-            Ok(x)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,7 +131,7 @@ mod tests {
     }
 
     #[test]
-    fn rejects_bad_rank_empty_and_nan() {
+    fn rejects_bad_rank_and_empty_and_finds_nan() {
         assert!(matches!(
             array(&[1.0, 2.0], &[2]).validate_training(),
             Err(Error::Shape(_))
@@ -211,7 +141,7 @@ mod tests {
             Err(Error::Shape(_))
         ));
         let err = array(&[1.0, 2.0, f32::NAN, 4.0], &[2, 2])
-            .validate_training()
+            .validate_finite("x")
             .unwrap_err();
         assert!(
             matches!(err, Error::Data(ref m) if m.contains("row 1")),
@@ -229,54 +159,5 @@ mod tests {
         assert!(array(&[0.0; 8], &[2, 4])
             .validate_like(&[4], "batch")
             .is_ok());
-    }
-
-    #[test]
-    fn scaler_round_trips_per_column() {
-        let data = array(&[0.0, 10.0, 5.0, 2.0, 30.0, 5.0], &[2, 3]);
-        let scaler = Scaler::fit(&data);
-        assert_eq!(scaler.low, vec![0.0, 10.0, 5.0]);
-        assert_eq!(scaler.high, vec![2.0, 30.0, 5.0]);
-        let x = data.to_tensor(Device::Cpu).unwrap();
-        let unit = scaler.to_unit(&x).unwrap();
-        assert_eq!(
-            tensor_values(&unit).unwrap(),
-            vec![0.0, 0.0, 0.0, 1.0, 1.0, 0.0]
-        );
-        let back = scaler.from_unit(&unit, true).unwrap();
-        assert_eq!(tensor_values(&back).unwrap(), data.values);
-    }
-
-    #[test]
-    fn scaler_groups_channels_of_images() {
-        // (N=1, C=2, H=1, W=2): channel 0 spans 0..3, channel 1 spans 10..20.
-        let data = array(&[0.0, 3.0, 10.0, 20.0], &[1, 2, 1, 2]);
-        let scaler = Scaler::fit(&data);
-        assert_eq!(scaler.low, vec![0.0, 0.0, 10.0, 10.0]);
-        assert_eq!(scaler.high, vec![3.0, 3.0, 20.0, 20.0]);
-    }
-
-    #[test]
-    fn constant_features_stay_finite_and_come_back_exactly() {
-        let scaler = Scaler::fit(&array(&[3.0, 0.0, 3.0, 1.0], &[2, 2]));
-        let x = Tensor::from_slice(&[1e30f32, 0.5]).reshape([1, 2]);
-        let unit = tensor_values(&scaler.to_unit(&x).unwrap()).unwrap();
-        assert!(unit.iter().all(|v| v.is_finite()), "{unit:?}");
-        let u = Tensor::from_slice(&[0.7f32, 0.5]).reshape([1, 2]);
-        assert_eq!(
-            tensor_values(&scaler.from_unit(&u, false).unwrap()).unwrap(),
-            vec![3.0, 0.5]
-        );
-    }
-
-    #[test]
-    fn from_unit_clips_to_training_range() {
-        let scaler = Scaler {
-            low: vec![0.0],
-            high: vec![255.0],
-        };
-        let u = Tensor::from_slice(&[-0.5f32, 0.5, 1.5]).reshape([3, 1]);
-        let x = tensor_values(&scaler.from_unit(&u, true).unwrap()).unwrap();
-        assert_eq!(x, vec![0.0, 128.0, 255.0]);
     }
 }

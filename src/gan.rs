@@ -1,5 +1,8 @@
-//! The generative adversarial network: a generator with a tanh output over rows scaled to
-//! [-1, 1], and a discriminator trained either with the non-saturating BCE loss (DCGAN) or as a
+//! The generative adversarial network: a generator whose output matches each part of a
+//! model-space row (see [`Blocks`]): tanh over unit-range values scaled to [-1, 1], linear over
+//! normal scores, and over each one-hot block (scaled to [-1, 1] alike) a Gumbel-softmax while
+//! training (CTGAN's temperature, 0.2) and the softmax probabilities when generating. And a
+//! discriminator trained either with the non-saturating BCE loss (DCGAN) or as a
 //! WGAN-GP critic (Gulrajani et al. 2017). Conditional when built with classes: both networks
 //! then see the one-hot class.
 //!
@@ -19,6 +22,7 @@ use crate::nets::{
 };
 use crate::optim::{check_lr, Adam, OptimiserState};
 use crate::rng;
+use crate::schema::Blocks;
 use crate::train::{EpochStats, Rows, Trainable};
 use serde::{Deserialize, Serialize};
 use tch::nn::VarStore;
@@ -36,6 +40,11 @@ const MLP_WGAN_STEPS: usize = 3000;
 const CONV_STEPS: usize = 1500;
 /// The averaged generator's decay per generator step.
 const AVERAGE_DECAY: f64 = 0.999;
+/// Normal scores lie within about +-5.2 (see [`crate::schema::quantile`]); generated ones
+/// within this.
+const SCORE_BOUND: f64 = 5.5;
+/// The Gumbel-softmax temperature of one-hot blocks while training.
+const GUMBEL_TAU: f64 = 0.2;
 /// A diversity figure below this in the second half of a fit is reported as mode collapse.
 pub const COLLAPSE_DIVERSITY: f64 = 0.5;
 
@@ -206,15 +215,18 @@ pub struct Gan {
     averaged_pairs: Vec<(Tensor, Tensor)>,
     discriminator: Discriminator,
     config: GanConfig,
+    blocks: Blocks,
     optimisers: Option<Optimisers>,
     /// Discriminator steps taken, which paces the generator's steps.
     critic_steps: usize,
     probe: Option<Probe>,
 }
 
-/// `generator`'s output in [-1, 1], `(N, D)`.
+/// `generator`'s rows in the discriminator's space, `(N, width)`: one-hot blocks as
+/// Gumbel-softmax draws while training (`train`), as probabilities otherwise.
 fn run_generator(
     generator: &Generator,
+    blocks: &Blocks,
     z: &Tensor,
     classes: Option<&Tensor>,
     train: bool,
@@ -224,7 +236,29 @@ fn run_generator(
         Generator::Mlp(mlp) => mlp.forward(&input)?,
         Generator::Conv(conv) => conv.forward(&input, train)?,
     };
-    Ok(out.f_tanh()?)
+    blocks.map(
+        &out,
+        |unit| Ok(unit.f_tanh()?),
+        // Held within the scores' own range, so that no output can grow without bound.
+        |normal| {
+            Ok(normal
+                .f_div_scalar(SCORE_BOUND)?
+                .f_tanh()?
+                .f_mul_scalar(SCORE_BOUND)?)
+        },
+        |logits| {
+            let p = if train {
+                let gumbel = rng::gumbel(&logits.size(), logits.device())?;
+                logits
+                    .f_add(&gumbel)?
+                    .f_div_scalar(GUMBEL_TAU)?
+                    .f_softmax(1, Kind::Float)?
+            } else {
+                logits.f_softmax(1, Kind::Float)?
+            };
+            Ok(p.f_mul_scalar(2.0)?.f_sub_scalar(1.0)?)
+        },
+    )
 }
 
 /// Pairs each variable under `average.` with its namesake under `generator.`, and copies the
@@ -265,12 +299,20 @@ impl Gan {
         self.config.latent_dim
     }
 
-    /// The averaged generator's output mapped to the unit range, `(N, D)`, batch norm in eval
-    /// mode.
-    fn generate_unit(&self, z: &Tensor, classes: Option<&Tensor>) -> Result<Tensor> {
-        Ok(run_generator(&self.average, z, classes, false)?
-            .f_add_scalar(1.0)?
-            .f_mul_scalar(0.5)?)
+    /// The averaged generator's rows in model space, `(N, width)`, batch norm in eval mode.
+    fn generate_rows(&self, z: &Tensor, classes: Option<&Tensor>) -> Result<Tensor> {
+        let out = run_generator(&self.average, &self.blocks, z, classes, false)?;
+        let to_unit = |t: &Tensor| Ok(t.f_add_scalar(1.0)?.f_mul_scalar(0.5)?);
+        self.blocks
+            .map(&out, to_unit, |t| Ok(t.shallow_clone()), to_unit)
+    }
+
+    /// Model-space rows in the discriminator's space: unit values and one-hot blocks onto
+    /// [-1, 1].
+    fn real_rows(&self, x: &Tensor) -> Result<Tensor> {
+        let from_unit = |t: &Tensor| Ok(t.f_mul_scalar(2.0)?.f_sub_scalar(1.0)?);
+        self.blocks
+            .map(x, from_unit, |t| Ok(t.shallow_clone()), from_unit)
     }
 
     /// Moves the averaged generator towards the training one after generator step `step`
@@ -351,10 +393,10 @@ impl Trainable for Gan {
         x: &Tensor,
         classes: Option<&Tensor>,
     ) -> Result<Vec<(&'static str, Tensor)>> {
-        let real = x.f_mul_scalar(2.0)?.f_sub_scalar(1.0)?;
+        let real = self.real_rows(x)?;
         let rows = real.size()[0];
         let z = rng::normal(&[rows, self.latent_dim()], real.device())?;
-        let fake = run_generator(&self.generator, &z, classes, true)?;
+        let fake = run_generator(&self.generator, &self.blocks, &z, classes, true)?;
         let held = fake.f_detach()?;
         let mut losses = Vec::new();
 
@@ -416,7 +458,7 @@ impl Trainable for Gan {
         let real = rows.random_subset(HOLDOUT_ROWS)?;
         let classes = real.classes.as_ref();
         let z = rng::normal(&[real.len(), self.latent_dim()], real.x.device())?;
-        let fake = self.generate_unit(&z, classes)?;
+        let fake = self.generate_rows(&z, classes)?;
         mmd(
             &with_classes(&real.x, classes)?,
             &with_classes(&fake, classes)?,
@@ -462,7 +504,7 @@ impl Trainable for Gan {
             return Ok(Vec::new());
         }
         let _guard = tch::no_grad_guard();
-        let fake = self.generate_unit(&probe.z, probe.classes.as_ref())?;
+        let fake = self.generate_rows(&probe.z, probe.classes.as_ref())?;
         let diversity = mean_pairwise_distance(&fake)? / probe.real_spread;
         Ok(vec![("diversity", diversity)])
     }
@@ -577,6 +619,7 @@ impl Network for Gan {
             averaged_pairs,
             discriminator,
             config: config.clone(),
+            blocks: layout.blocks.clone(),
             optimisers: None,
             critic_steps: 0,
             probe: None,
@@ -605,7 +648,7 @@ impl Network for Gan {
     fn generate(&self, n: i64, classes: Option<&Tensor>) -> Result<Tensor> {
         let _guard = tch::no_grad_guard();
         let z = rng::normal(&[n, self.latent_dim()], self.vs.device())?;
-        self.generate_unit(&z, classes)
+        self.generate_rows(&z, classes)
     }
 }
 
@@ -617,10 +660,12 @@ mod tests {
 
     fn layout(sample_shape: Vec<usize>, n_classes: usize) -> Layout {
         let image = ImageShape::of(&sample_shape);
+        let width = sample_shape.iter().product::<usize>() as i64;
         Layout {
             sample_shape,
             n_classes,
             image,
+            blocks: Blocks::all_unit(width),
         }
     }
 

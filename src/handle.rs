@@ -76,6 +76,8 @@ pub struct Status<N: Network> {
     view: Option<View<N>>,
     /// Classes of the fitted model (empty: unconditional).
     pub classes: Vec<i64>,
+    /// The frame spec of a model fitted on a DataFrame.
+    pub frame: Option<String>,
 }
 
 /// What a call needs of the model.
@@ -90,7 +92,7 @@ pub enum Access {
 
 enum Claim<N: Network> {
     Model,
-    View(View<N>),
+    View(Box<View<N>>),
     Wait,
     Refused(Error),
 }
@@ -114,6 +116,10 @@ impl<N: Network> Handle<N> {
                 .fitted
                 .as_ref()
                 .map_or(Vec::new(), |f| f.classes.clone()),
+            frame: model
+                .fitted
+                .as_ref()
+                .and_then(|f| f.schema.record.frame.clone()),
         };
         Ok(Handle {
             model: Mutex::new(model),
@@ -140,7 +146,7 @@ impl<N: Network> Handle<N> {
             let fit_holds = holder.fitting || holder.is_gone();
             if access == Access::Read && fit_holds {
                 return match &st.view {
-                    Some(view) => Claim::View(view.shallow_copy()),
+                    Some(view) => Claim::View(Box::new(view.shallow_copy())),
                     None => Claim::Refused(Error::NotFitted(format!(
                         "this {} is not fitted yet: its first fit has not completed an epoch",
                         N::KIND
@@ -180,7 +186,7 @@ impl<N: Network> Handle<N> {
         loop {
             match self.claim(access, fitting) {
                 Claim::Model => return Ok(None),
-                Claim::View(view) => return Ok(Some(view)),
+                Claim::View(view) => return Ok(Some(*view)),
                 Claim::Refused(err) => return Err(err),
                 Claim::Wait => {
                     std::thread::sleep(pause);
@@ -235,6 +241,7 @@ impl<N: Network> Handle<N> {
             self.status(|st| {
                 st.fitted = true;
                 st.classes = view.classes.clone();
+                st.frame.clone_from(&view.schema.record.frame);
                 st.view = Some(view);
             })
         });
@@ -247,6 +254,10 @@ impl<N: Network> Handle<N> {
                 .fitted
                 .as_ref()
                 .map_or(Vec::new(), |f| f.classes.clone());
+            st.frame = model
+                .fitted
+                .as_ref()
+                .and_then(|f| f.schema.record.frame.clone());
             if let Ok(view) = &view {
                 st.view = view.as_ref().map(View::shallow_copy);
             }

@@ -1,11 +1,11 @@
 //! What a fitted VAE computes on given rows (latent codes, reconstructions, anomaly scores),
 //! in chunks of rows so that memory beyond the input and the result stays bounded.
 //!
-//! Rows are clipped to the training range before they enter the networks, so that any finite
-//! row gives finite codes. The score then adds, for each feature beyond the training range,
-//! [`EXCESS_NATS`] per training range of excess: a value the model could never generate costs
-//! more the further off it is, so far-off rows score as more unusual than any row like the
-//! training data.
+//! Rows enter the networks held to the training range (see [`crate::schema::Schema::encode`]),
+//! so that any finite row gives finite codes. The score then adds, for each continuous value
+//! beyond the training range, [`EXCESS_NATS`] per training range of excess: a value the model
+//! could never generate costs more the further off it is, so far-off rows score as more unusual
+//! than any row like the training data.
 
 use crate::augment::{open, Sink};
 use crate::data::Array;
@@ -29,14 +29,14 @@ fn rows(x: &Array, start: usize, size: usize) -> Result<Array> {
     )
 }
 
-/// Runs `f` on each chunk of `x` (with its labels) as unit-range rows `(B, D)` (unclipped),
-/// with their one-hot classes.
+/// Runs `f` on each chunk of `x` (with its labels) as model-space rows `(B, width)` with each
+/// row's excess beyond the training range, and their one-hot classes.
 fn each_chunk(
     model: &Model<Vae>,
     x: &Array,
     labels: Option<&[i64]>,
     what: &str,
-    mut f: impl FnMut(usize, Tensor, Option<Tensor>) -> Result<()>,
+    mut f: impl FnMut(usize, Tensor, Vec<f64>, Option<Tensor>) -> Result<()>,
 ) -> Result<()> {
     model.check_rows(x, what)?;
     // Labels are checked whole, before any work.
@@ -46,9 +46,9 @@ fn each_chunk(
     let mut start = 0;
     while start < x.rows() {
         let size = step.min(x.rows() - start);
-        let unit = model.to_unit(&rows(x, start, size)?, what)?;
+        let (encoded, excess) = model.to_model(&rows(x, start, size)?, what)?;
         let classes = model.encode_labels(labels.map(|l| &l[start..start + size]), size)?;
-        f(start, unit, classes)?;
+        f(start, encoded, excess, classes)?;
         start += size;
     }
     Ok(())
@@ -65,9 +65,9 @@ pub fn encode(
     labels: Option<&[i64]>,
 ) -> Result<(Vec<f32>, Vec<f32>)> {
     let (mut means, mut logvars) = (Vec::new(), Vec::new());
-    each_chunk(model, x, labels, "x", |_, unit, classes| {
+    each_chunk(model, x, labels, "x", |_, encoded, _, classes| {
         let net = &model.fitted()?.net;
-        let (mean, logvar) = net.encode(&unit.f_clamp(0.0, 1.0)?, classes.as_ref(), false)?;
+        let (mean, logvar) = net.encode(&encoded, classes.as_ref(), false)?;
         means.extend(floats(&mean)?);
         logvars.extend(floats(&logvar)?);
         Ok(())
@@ -83,13 +83,11 @@ pub fn reconstruct(
     sink: &mut dyn Sink,
 ) -> Result<()> {
     open(sink, x.rows(), &model.fitted()?.spec, "the reconstruction")?;
-    each_chunk(model, x, labels, "x", |first, unit, classes| {
+    each_chunk(model, x, labels, "x", |first, encoded, _, classes| {
         let net = &model.fitted()?.net;
-        let (mean, _) = net.encode(&unit.f_clamp(0.0, 1.0)?, classes.as_ref(), false)?;
-        let out = net
-            .decode_logits(&mean, classes.as_ref(), false)?
-            .f_sigmoid()?;
-        sink.write(first, model.from_unit(&out)?)
+        let (mean, _) = net.encode(&encoded, classes.as_ref(), false)?;
+        let out = net.decode_mean(&mean, classes.as_ref())?;
+        sink.write(first, model.from_model(&out, false)?)
     })
 }
 
@@ -102,6 +100,7 @@ pub fn decode(
 ) -> Result<()> {
     let net = &model.fitted()?.net;
     z.validate_like(&[net.latent_dim() as usize], "z")?;
+    z.validate_finite("z")?;
     model.encode_labels_checked(labels, z.rows())?;
     open(sink, z.rows(), &model.fitted()?.spec, "the decoded rows")?;
     let _guard = tch::no_grad_guard();
@@ -111,40 +110,33 @@ pub fn decode(
         let size = step.min(z.rows() - start);
         let codes = rows(z, start, size)?.to_tensor(model.device)?;
         let classes = model.encode_labels(labels.map(|l| &l[start..start + size]), size)?;
-        let out = net
-            .decode_logits(&codes, classes.as_ref(), false)?
-            .f_sigmoid()?;
-        sink.write(start, model.from_unit(&out)?)?;
+        let out = net.decode_mean(&codes, classes.as_ref())?;
+        sink.write(start, model.from_model(&out, false)?)?;
         start += size;
     }
     Ok(())
 }
 
-/// Per-row anomaly scores: the negative ELBO at the posterior mean of the clipped row, plus
-/// [`EXCESS_NATS`] per training range that each feature lies beyond it. Higher is more unusual.
+/// Per-row anomaly scores: the negative ELBO at the posterior mean of the row held to the
+/// training range, plus [`EXCESS_NATS`] per training range that each continuous value lies
+/// beyond it. Higher is more unusual.
 pub fn score(model: &Model<Vae>, x: &Array, labels: Option<&[i64]>) -> Result<Vec<f64>> {
     let mut scores = Vec::with_capacity(x.rows());
-    each_chunk(model, x, labels, "x", |_, unit, classes| {
-        let clipped = unit.f_clamp(0.0, 1.0)?;
+    each_chunk(model, x, labels, "x", |_, encoded, excess, classes| {
         let elbo = model
             .fitted()?
             .net
-            .negative_elbo(&clipped, classes.as_ref())?
-            .f_to_kind(Kind::Double)?;
-        let excess = unit
+            .negative_elbo(&encoded, classes.as_ref())?
             .f_to_kind(Kind::Double)?
-            .f_sub(&clipped.f_to_kind(Kind::Double)?)?
-            .f_abs()?
-            .f_sum_dim_intlist(1, false, Kind::Double)?
-            .f_mul_scalar(EXCESS_NATS)?;
-        let total = elbo
-            .f_add(&excess)?
             .f_to_device(tch::Device::Cpu)?
             .f_contiguous()?;
-        let n = total.numel();
-        let mut values = vec![0f64; n];
-        total.f_copy_data(&mut values, n)?;
-        scores.extend(values);
+        let values = Vec::<f64>::try_from(elbo)?;
+        scores.extend(
+            values
+                .into_iter()
+                .zip(excess)
+                .map(|(elbo, excess)| elbo + excess * EXCESS_NATS),
+        );
         Ok(())
     })?;
     Ok(scores)

@@ -17,6 +17,7 @@ pub mod model;
 pub mod nets;
 pub mod optim;
 pub mod rng;
+pub mod schema;
 pub mod seed;
 pub mod train;
 pub mod vae;

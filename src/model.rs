@@ -1,11 +1,13 @@
-//! What every generative model shares around its network: the data path (validate, scale,
-//! unscale), the label encoding, per-model seeds, and the training history.
+//! What every generative model shares around its network: the data path (validate, the column
+//! schema's encoding and decoding), the label encoding, per-model seeds, and the training
+//! history.
 
 use crate::budget::FitParams;
-use crate::data::{tensor_values, Array, DataSpec, Scaler};
+use crate::data::{Array, DataSpec};
 use crate::error::{Error, Result};
 use crate::nets::{Arch, ImageShape};
 use crate::rng::{self, with_seed};
+use crate::schema::{Blocks, ColumnRequest, Schema};
 use crate::seed::{derive, SeedStream};
 use crate::train::{
     self, copy_weights, restore_weights, seed_part, EpochStats, FitOptions, HeldOut, Monitor, Rows,
@@ -23,15 +25,18 @@ pub struct Layout {
     pub n_classes: usize,
     /// `Some` when the conv nets are used.
     pub image: Option<ImageShape>,
+    /// How a row is laid out in model space.
+    pub blocks: Blocks,
 }
 
 impl Layout {
+    /// The width of a row in model space.
     pub fn width(&self) -> usize {
-        self.sample_shape.iter().product()
+        self.blocks.width() as usize
     }
 }
 
-/// A network that can be trained by [`train::fit`] and generates unit-range rows.
+/// A network that can be trained by [`train::fit`] and generates model-space rows.
 pub trait Network: Trainable + Sized + Send + 'static {
     type Config: Clone + std::fmt::Debug + Serialize + DeserializeOwned + Send;
     /// The class name, also stored in checkpoints.
@@ -48,7 +53,8 @@ pub trait Network: Trainable + Sized + Send + 'static {
     fn start_training(&mut self, lr: Option<f64>) -> Result<()>;
     /// Changes the learning rate of the optimisers set up by `start_training`.
     fn set_lr(&mut self, lr: f64);
-    /// `n` new rows in the unit range, `(n, D)`, for the given one-hot classes.
+    /// `n` new model-space rows, `(n, width)`, for the given one-hot classes: unit-range values,
+    /// normal scores and a probability for each category of each one-hot block.
     fn generate(&self, n: i64, classes: Option<&Tensor>) -> Result<Tensor>;
 }
 
@@ -57,7 +63,7 @@ pub struct Fitted<N> {
     pub net: N,
     pub layout: Layout,
     pub spec: DataSpec,
-    pub scaler: Scaler,
+    pub schema: Schema,
     /// Sorted class labels; empty for an unconditional model.
     pub classes: Vec<i64>,
     /// The training run to resume; `None` when loaded without optimiser state.
@@ -105,7 +111,7 @@ impl<N: Network> Model<N> {
     }
 
     /// Trains on `x` (with integer `labels`, a conditional model): a fresh network, or with
-    /// `options.resume` the last run continued with its optimiser state, scaler and seeds. When
+    /// `options.resume` the last run continued with its optimiser state, schema and seeds. When
     /// training stops early with an error (divergence, interruption, a failing callback), the
     /// model keeps the network of its last completed epoch, if any, and the error is returned.
     #[allow(clippy::too_many_arguments)]
@@ -113,6 +119,7 @@ impl<N: Network> Model<N> {
         &mut self,
         x: &Array,
         spec: DataSpec,
+        columns: &ColumnRequest,
         labels: Option<&[i64]>,
         holdout: Option<&Holdout>,
         options: FitOptions,
@@ -134,13 +141,14 @@ impl<N: Network> Model<N> {
             }
             None => Vec::new(),
         };
+        let schema = Schema::fit(x, columns, spec.integral)?;
         let layout = Layout {
             sample_shape: x.sample_shape().to_vec(),
             n_classes: classes.len(),
             image: N::arch(&self.config).resolve(x.sample_shape())?,
+            blocks: schema.blocks.clone(),
         };
         train::check_early_stopping(&options, holdout.is_some())?;
-        let scaler = Scaler::fit(x);
         // The model's seed stream advances only once the arguments have passed their checks.
         let mut seeds = self.seeds;
         let mut run = Run::new(seeds.next_seed());
@@ -154,14 +162,14 @@ impl<N: Network> Model<N> {
             Ok(net)
         })?;
         let (rows, held) = training_rows::<N>(
-            x, labels, holdout, &scaler, &classes, &layout, run.seed, device,
+            x, labels, holdout, &schema, &classes, &layout, run.seed, device,
         )?;
         self.seeds = seeds;
         let mut history = Vec::new();
         let mut publishing = Publishing {
             inner: monitor,
             publish,
-            parts: self.view_parts(&layout, &spec, &scaler, &classes),
+            parts: self.view_parts(&layout, &spec, &schema, &classes),
         };
         let outcome = train::fit(
             &mut net,
@@ -179,7 +187,7 @@ impl<N: Network> Model<N> {
                 net,
                 layout,
                 spec,
-                scaler,
+                schema,
                 classes,
                 run: Some(run),
             });
@@ -201,7 +209,7 @@ impl<N: Network> Model<N> {
         let parts = self
             .fitted
             .as_ref()
-            .map(|f| self.view_parts(&f.layout, &f.spec, &f.scaler, &f.classes));
+            .map(|f| self.view_parts(&f.layout, &f.spec, &f.schema, &f.classes));
         let Model {
             fitted,
             history,
@@ -248,7 +256,7 @@ impl<N: Network> Model<N> {
             x,
             labels,
             holdout,
-            &fitted.scaler,
+            &fitted.schema,
             &fitted.classes,
             &fitted.layout,
             run.seed,
@@ -284,7 +292,7 @@ impl<N: Network> Model<N> {
         &self,
         layout: &Layout,
         spec: &DataSpec,
-        scaler: &Scaler,
+        schema: &Schema,
         classes: &[i64],
     ) -> View<N> {
         View {
@@ -293,7 +301,7 @@ impl<N: Network> Model<N> {
             seeds: self.seeds,
             layout: layout.clone(),
             spec: spec.clone(),
-            scaler: scaler.clone(),
+            schema: schema.clone(),
             classes: classes.to_vec(),
             weights: Vec::new(),
         }
@@ -304,7 +312,7 @@ impl<N: Network> Model<N> {
         let Some(f) = &self.fitted else {
             return Ok(None);
         };
-        let mut view = self.view_parts(&f.layout, &f.spec, &f.scaler, &f.classes);
+        let mut view = self.view_parts(&f.layout, &f.spec, &f.schema, &f.classes);
         view.weights = copy_weights(f.net.var_store())?;
         Ok(Some(view))
     }
@@ -367,8 +375,8 @@ impl<N: Network> Model<N> {
                 let labels = chunk_of(start, size);
                 let one_hot =
                     class_rows::<N>(classes, labels.as_deref(), size, "the samples", self.device)?;
-                let unit = fitted.net.generate(size as i64, one_hot.as_ref())?;
-                sink(start, self.from_unit(&unit)?)?;
+                let out = fitted.net.generate(size as i64, one_hot.as_ref())?;
+                sink(start, self.from_model(&out, true)?)?;
                 start += size;
             }
             Ok(())
@@ -380,22 +388,28 @@ impl<N: Network> Model<N> {
         check_sample_labels::<N>(&self.fitted()?.classes, labels, n)
     }
 
-    /// Checks that `x` holds finite samples of the training data's shape.
+    /// Checks that `x` holds samples of the training data's shape with values the schema takes
+    /// (finite, or missing where missing values are modelled).
     pub fn check_rows(&self, x: &Array, what: &str) -> Result<()> {
-        x.validate_like(&self.fitted()?.spec.sample_shape, what)
-    }
-
-    /// User-range rows of the training data's sample shape -> unit-range `(N, D)` tensor.
-    pub fn to_unit(&self, x: &Array, what: &str) -> Result<Tensor> {
-        self.check_rows(x, what)?;
-        self.fitted()?.scaler.to_unit(&x.to_tensor(self.device)?)
-    }
-
-    /// Unit-range `(N, D)` rows -> user-range samples, rounded for integer data.
-    pub fn from_unit(&self, unit: &Tensor) -> Result<Array> {
         let fitted = self.fitted()?;
-        let values = tensor_values(&fitted.scaler.from_unit(unit, fitted.spec.integral)?)?;
-        let mut shape = vec![unit.size()[0] as usize];
+        x.validate_like(&fitted.spec.sample_shape, what)?;
+        fitted.schema.check_values(x, what)
+    }
+
+    /// Rows of the training data's sample shape in model space `(N, width)`, with each row's
+    /// excess beyond the training range (see [`Schema::encode`]).
+    pub fn to_model(&self, x: &Array, what: &str) -> Result<(Tensor, Vec<f64>)> {
+        let fitted = self.fitted()?;
+        x.validate_like(&fitted.spec.sample_shape, what)?;
+        fitted.schema.encode(x, what, self.device)
+    }
+
+    /// Model-space rows back in the training data's form: categories drawn (`draw`) or the
+    /// most likely ones.
+    pub fn from_model(&self, out: &Tensor, draw: bool) -> Result<Array> {
+        let fitted = self.fitted()?;
+        let values = fitted.schema.decode(out, draw)?;
+        let mut shape = vec![out.size()[0] as usize];
         shape.extend(&fitted.spec.sample_shape);
         Array::new(values, shape)
     }
@@ -435,7 +449,7 @@ pub struct View<N: Network> {
     pub seeds: SeedStream,
     pub layout: Layout,
     pub spec: DataSpec,
-    pub scaler: Scaler,
+    pub schema: Schema,
     pub classes: Vec<i64>,
     pub weights: Weights,
 }
@@ -449,7 +463,7 @@ impl<N: Network> View<N> {
             seeds: self.seeds,
             layout: self.layout.clone(),
             spec: self.spec.clone(),
-            scaler: self.scaler.clone(),
+            schema: self.schema.clone(),
             classes: self.classes.clone(),
             weights: self
                 .weights
@@ -469,7 +483,7 @@ impl<N: Network> View<N> {
             net,
             layout: self.layout.clone(),
             spec: self.spec.clone(),
-            scaler: self.scaler.clone(),
+            schema: self.schema.clone(),
             classes: self.classes.clone(),
             run: None,
         });
@@ -582,10 +596,10 @@ fn class_rows<N: Network>(
     }
 }
 
-/// User-range rows in the unit range, clipped to it (rows beyond the training range, as in a
-/// resumed fit on new data or held-out rows, are held at its ends).
-fn unit_rows(scaler: &Scaler, x: &Array, device: Device) -> Result<Tensor> {
-    Ok(scaler.to_unit(&x.to_tensor(device)?)?.f_clamp(0.0, 1.0)?)
+/// Rows in model space (values beyond the training range, as in a resumed fit on new data or
+/// held-out rows, are held at its ends).
+fn model_rows(schema: &Schema, x: &Array, what: &str, device: Device) -> Result<Tensor> {
+    Ok(schema.encode(x, what, device)?.0)
 }
 
 /// The rows to train on and the rows held out, if any, for one fit.
@@ -594,14 +608,14 @@ fn training_rows<N: Network>(
     x: &Array,
     labels: Option<&[i64]>,
     holdout: Option<&Holdout>,
-    scaler: &Scaler,
+    schema: &Schema,
     classes: &[i64],
     layout: &Layout,
     seed: u64,
     device: Device,
 ) -> Result<(Rows, Option<Rows>)> {
     let all = Rows {
-        x: unit_rows(scaler, x, device)?,
+        x: model_rows(schema, x, "x", device)?,
         classes: class_rows::<N>(classes, labels, x.rows(), "x", device)?,
     };
     match holdout {
@@ -617,7 +631,7 @@ fn training_rows<N: Network>(
                 return Err(Error::Shape("the validation x has no rows".into()));
             }
             let held = Rows {
-                x: unit_rows(scaler, x_val, device)?,
+                x: model_rows(schema, x_val, "the validation x", device)?,
                 classes: class_rows::<N>(
                     classes,
                     y_val.as_deref(),

@@ -115,6 +115,13 @@ pub fn uniform(shape: &[i64], low: f64, high: f64, device: Device) -> Result<Ten
     tensor(&values, shape, device)
 }
 
+/// Standard Gumbel noise of `shape` (for drawing from categorical distributions by argmax),
+/// finite everywhere.
+pub fn gumbel(shape: &[i64], device: Device) -> Result<Tensor> {
+    let u = uniform(shape, 0.0, 1.0, device)?.f_clamp(1e-10, 1.0 - 1e-7)?;
+    Ok(u.f_log()?.f_neg()?.f_log()?.f_neg()?)
+}
+
 /// A random permutation of `0..n` (Fisher-Yates).
 pub fn permutation(n: usize) -> Result<Vec<i64>> {
     let mut order: Vec<i64> = (0..n as i64).collect();

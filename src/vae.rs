@@ -1,10 +1,13 @@
 //! The variational autoencoder: Gaussian encoder with the reparameterisation trick, a decoder
-//! with a Bernoulli (sigmoid) likelihood over unit-range features, and a beta-weighted KL term.
-//! Conditional when built with classes: both halves then see the one-hot class.
+//! with one likelihood per part of a model-space row (see [`Blocks`]), and a beta-weighted KL
+//! term. Conditional when built with classes: both halves then see the one-hot class.
 //!
-//! The reconstruction term is the Bernoulli cross-entropy less the target's own entropy: the
-//! same gradients as the plain cross-entropy, but zero for a perfect reconstruction of any row,
-//! so that per-row scores compare across rows whose values sit at or between the range ends.
+//! The likelihoods: Bernoulli (sigmoid) over unit-range values, Gaussian with a learnt spread per
+//! column over normal scores (as TVAE does), and categorical (softmax) over each one-hot block.
+//! Each reconstruction term is measured from its best possible value, so that it is zero for a
+//! perfect reconstruction and per-row scores compare across rows: the Bernoulli cross-entropy
+//! less the target's own entropy, and the Gaussian negative log-density less that of a perfect
+//! mean at the smallest spread.
 
 use crate::budget::Budget;
 use crate::error::{Error, Result};
@@ -15,6 +18,7 @@ use crate::nets::{
 };
 use crate::optim::{Adam, OptimiserState};
 use crate::rng;
+use crate::schema::Blocks;
 use crate::train::{EpochStats, Rows, Trainable};
 use serde::{Deserialize, Serialize};
 use tch::nn::VarStore;
@@ -25,6 +29,11 @@ const HOLDOUT_CHUNK: i64 = 4096;
 /// Optimiser steps a fit without `epochs` aims for (measured with benchmarks/defaults.py).
 const MLP_STEPS: usize = 6000;
 const CONV_STEPS: usize = 1500;
+/// The learnt spread of a normal-score column is held in this range (TVAE's), and starts at
+/// `INITIAL_SIGMA`.
+const MIN_SIGMA: f64 = 0.01;
+const MAX_SIGMA: f64 = 1.0;
+const INITIAL_SIGMA: f64 = 0.1;
 /// A mean KL term (nats per row) below this in the second half of a fit is reported as posterior
 /// collapse.
 pub const COLLAPSE_KL: f64 = 0.1;
@@ -105,12 +114,15 @@ pub struct Vae {
     latent_dim: i64,
     beta: f64,
     free_bits: f64,
+    blocks: Blocks,
+    /// The log spread of each normal-score column (`None` when there are none).
+    log_sigma: Option<Tensor>,
     adam: Option<Adam>,
 }
 
 /// Per-row ELBO terms.
 pub struct ElboTerms {
-    /// Bernoulli cross-entropy less the target's entropy, summed over features (>= 0).
+    /// Each part's negative log-likelihood from its best value, summed over the row (>= 0).
     pub reconstruction: Tensor,
     /// KL(q(z|x) || N(0, I)).
     pub kl: Tensor,
@@ -175,15 +187,7 @@ impl Vae {
             mean.shallow_clone()
         };
         let logits = self.decode_logits(&z, classes, train)?;
-        let cross_entropy =
-            logits.f_binary_cross_entropy_with_logits::<Tensor>(x, None, None, Reduction::None)?;
-        let p = x.f_clamp(0.0, 1.0)?;
-        let q = p.f_neg()?.f_add_scalar(1.0)?;
-        let neg_entropy = p.f_xlogy(&p)?.f_add(&q.f_xlogy(&q)?)?;
-        let reconstruction =
-            cross_entropy
-                .f_add(&neg_entropy)?
-                .f_sum_dim_intlist(1, false, Kind::Float)?;
+        let reconstruction = self.reconstruction(&logits, x)?;
         let kl_dims = logvar
             .f_add_scalar(1.0)?
             .f_sub(&mean.f_square()?)?
@@ -197,6 +201,70 @@ impl Vae {
         })
     }
 
+    /// Per-row reconstruction terms of model-space rows `x` under decoder outputs `logits`.
+    fn reconstruction(&self, logits: &Tensor, x: &Tensor) -> Result<Tensor> {
+        if self.blocks.is_all_unit() {
+            return bernoulli_terms(logits, x);
+        }
+        let (out, target) = (self.blocks.split(logits)?, self.blocks.split(x)?);
+        let mut terms = Vec::new();
+        if let (Some(out), Some(target)) = (&out.unit, &target.unit) {
+            terms.push(bernoulli_terms(out, target)?);
+        }
+        if let (Some(mean), Some(target), Some(log_sigma)) =
+            (&out.normal, &target.normal, &self.log_sigma)
+        {
+            let sigma = self.sigma(log_sigma)?;
+            let z = target.f_sub(mean)?.f_div(&sigma)?;
+            terms.push(
+                z.f_square()?
+                    .f_mul_scalar(0.5)?
+                    .f_add(&sigma.f_div_scalar(MIN_SIGMA)?.f_log()?)?
+                    .f_sum_dim_intlist(1, false, Kind::Float)?,
+            );
+        }
+        for (out, target) in out.categorical.iter().zip(&target.categorical) {
+            terms.push(
+                out.f_log_softmax(1, Kind::Float)?
+                    .f_mul(target)?
+                    .f_sum_dim_intlist(1, false, Kind::Float)?
+                    .f_neg()?,
+            );
+        }
+        let mut total = terms.remove(0);
+        for term in &terms {
+            total = total.f_add(term)?;
+        }
+        Ok(total)
+    }
+
+    fn sigma(&self, log_sigma: &Tensor) -> Result<Tensor> {
+        Ok(log_sigma.f_exp()?.f_clamp(MIN_SIGMA, MAX_SIGMA)?)
+    }
+
+    /// The decoder's most likely row for each code, in model space: unit-range values, normal
+    /// scores (the Gaussian means; with `spread`, a draw around them) and category
+    /// probabilities.
+    pub fn decode_mean(&self, z: &Tensor, classes: Option<&Tensor>) -> Result<Tensor> {
+        self.decode_rows(z, classes, false)
+    }
+
+    fn decode_rows(&self, z: &Tensor, classes: Option<&Tensor>, spread: bool) -> Result<Tensor> {
+        let logits = self.decode_logits(z, classes, false)?;
+        self.blocks.map(
+            &logits,
+            |unit| Ok(unit.f_sigmoid()?),
+            |mean| match (&self.log_sigma, spread) {
+                (Some(log_sigma), true) => {
+                    let noise = rng::normal_like(mean)?;
+                    Ok(mean.f_add(&noise.f_mul(&self.sigma(log_sigma)?)?)?)
+                }
+                _ => Ok(mean.shallow_clone()),
+            },
+            |block| Ok(block.f_softmax(1, Kind::Float)?),
+        )
+    }
+
     /// Per-row negative ELBO (with this model's beta), evaluated at the posterior mean.
     pub fn negative_elbo(&self, x: &Tensor, classes: Option<&Tensor>) -> Result<Tensor> {
         let terms = self.elbo_terms(x, classes, false, false)?;
@@ -204,6 +272,18 @@ impl Vae {
             .reconstruction
             .f_add(&terms.kl.f_mul_scalar(self.beta)?)?)
     }
+}
+
+/// Per-row Bernoulli cross-entropy of unit-range targets less the targets' own entropy.
+fn bernoulli_terms(logits: &Tensor, x: &Tensor) -> Result<Tensor> {
+    let cross_entropy =
+        logits.f_binary_cross_entropy_with_logits::<Tensor>(x, None, None, Reduction::None)?;
+    let p = x.f_clamp(0.0, 1.0)?;
+    let q = p.f_neg()?.f_add_scalar(1.0)?;
+    let neg_entropy = p.f_xlogy(&p)?.f_add(&q.f_xlogy(&q)?)?;
+    Ok(cross_entropy
+        .f_add(&neg_entropy)?
+        .f_sum_dim_intlist(1, false, Kind::Float)?)
 }
 
 impl Trainable for Vae {
@@ -348,6 +428,16 @@ impl Network for Vae {
                 Decoder::Mlp(Mlp::new(&(&root / "decoder"), &layers[1])?),
             ),
         };
+        let normal = layout.blocks.normal;
+        let log_sigma = (normal > 0)
+            .then(|| {
+                (&root / "decoder").f_var(
+                    "log_sigma",
+                    &[normal],
+                    tch::nn::Init::Const(INITIAL_SIGMA.ln()),
+                )
+            })
+            .transpose()?;
         Ok(Vae {
             vs,
             encoder,
@@ -355,6 +445,8 @@ impl Network for Vae {
             latent_dim: latent,
             beta: config.beta,
             free_bits: config.free_bits,
+            blocks: layout.blocks.clone(),
+            log_sigma,
             adam: None,
         })
     }
@@ -374,7 +466,7 @@ impl Network for Vae {
     fn generate(&self, n: i64, classes: Option<&Tensor>) -> Result<Tensor> {
         let _guard = tch::no_grad_guard();
         let z = rng::normal(&[n, self.latent_dim], self.vs.device())?;
-        Ok(self.decode_logits(&z, classes, false)?.f_sigmoid()?)
+        self.decode_rows(&z, classes, true)
     }
 }
 
@@ -388,6 +480,7 @@ mod tests {
             sample_shape: vec![width],
             n_classes,
             image: None,
+            blocks: Blocks::all_unit(width as i64),
         }
     }
 

@@ -121,15 +121,21 @@ def mutations(blob: bytes, variant: str):
                 join(with_metadata(metadata, key, value), tensors),
                 False,
             )
-    for value in ["2", "0", "", "1.0", "10"]:
-        yield f"version {value!r}", join(with_metadata(metadata, "version", value), tensors), True
+    # Version 1 files kept min-max bounds as scaler.* tensors, which a version 2 file lacks.
+    for value in ["1", "3", "0", "", "2.0", "10"]:
+        must_raise = value != "1" or "spec" in metadata
+        yield (
+            f"version {value!r}",
+            join(with_metadata(metadata, "version", value), tensors),
+            must_raise,
+        )
     for value in ["genaug2", "", "safetensors"]:
         yield f"format {value!r}", join(with_metadata(metadata, "format", value), tensors), True
     other = "GAN" if metadata["model"] == "VAE" else "VAE"
     for value in [other, "Foo", metadata["model"].lower()]:
         yield f"model {value!r}", join(with_metadata(metadata, "model", value), tensors), True
     # Fields inside the JSON objects.
-    for key in ("config", "spec", "run", "image"):
+    for key in ("config", "spec", "run", "image", "schema"):
         try:
             obj = json.loads(metadata.get(key, "null"))
         except ValueError:
@@ -169,6 +175,19 @@ def mutations(blob: bytes, variant: str):
             join(with_metadata(metadata, "config", text), tensors),
             True,
         )
+    if "schema" in metadata:
+        schema = json.loads(metadata["schema"])
+        for label, columns in [
+            ("no columns", []),
+            ("a column short", schema["columns"][:-1]),
+            ("a column over", schema["columns"] + schema["columns"][:1]),
+            (
+                "unordered bounds",
+                [{**schema["columns"][0], "low": 2.0, "high": 1.0}] + schema["columns"][1:],
+            ),
+        ]:
+            text = json.dumps({**schema, "columns": columns})
+            yield f"schema {label}", join(with_metadata(metadata, "schema", text), tensors), True
     if "spec" in metadata:
         yield "image [1,1,1]", join(with_metadata(metadata, "image", "[1,1,1]"), tensors), True
         yield (

@@ -11,6 +11,11 @@ _Count = int | np.integer[Any]
 
 _Callback = Callable[[dict[str, float]], object]
 
+# Rows: a NumPy array, or a pandas DataFrame for a model fitted on one (pandas is optional).
+_Rows = Any
+# A class: an integer label, or a value of a DataFrame's label column.
+_Label = Any
+
 @final
 class GAN:
     def __new__(
@@ -30,7 +35,7 @@ class GAN:
     def fit(
         self,
         x: npt.ArrayLike,
-        y: npt.ArrayLike | None = None,
+        y: npt.ArrayLike | str | None = None,
         *,
         epochs: int | None = None,  # None: the budget (see fit_params_)
         batch_size: int | None = None,  # None: 64
@@ -43,10 +48,13 @@ class GAN:
         | None = None,
         patience: int | None = None,
         resume: bool = False,
+        discrete_columns: Iterable[int] | None = None,
+        missing: Literal["error", "model"] = "error",
+        transform: Literal["auto", "minmax", "quantile"] = "auto",
     ) -> GAN: ...
     def sample(
-        self, n: _Count, y: int | npt.ArrayLike | None = None, seed: int | None = None
-    ) -> np.ndarray: ...
+        self, n: _Count, y: _Label | npt.ArrayLike | None = None, seed: int | None = None
+    ) -> _Rows: ...
     @overload
     def augment(
         self,
@@ -56,7 +64,7 @@ class GAN:
         *,
         labels: None = None,
         strategy: None = None,
-    ) -> np.ndarray: ...
+    ) -> _Rows: ...
     @overload
     def augment(
         self,
@@ -66,7 +74,17 @@ class GAN:
         *,
         labels: npt.ArrayLike,
         strategy: Literal["balance"] | Mapping[int, int] | None = None,
-    ) -> tuple[np.ndarray, np.ndarray]: ...
+    ) -> tuple[_Rows, np.ndarray]: ...
+    @overload
+    def augment(
+        self,
+        batch: _Rows,
+        n: None = None,
+        seed: int | None = None,
+        *,
+        labels: None = None,
+        strategy: Literal["balance"] | Mapping[_Label, int] | None = None,
+    ) -> _Rows: ...
     def save(self, path: str | PathLike[str], *, include_optimizer: bool = True) -> None: ...
     def to_bytes(self, *, include_optimizer: bool = True) -> bytes: ...
     @property
@@ -74,7 +92,7 @@ class GAN:
     @property
     def fit_params_(self) -> dict[str, Any]: ...
     @property
-    def classes_(self) -> list[int] | None: ...
+    def classes_(self) -> list[_Label] | None: ...
     @property
     def is_fitted(self) -> bool: ...
     @property
@@ -100,7 +118,7 @@ class VAE:
     def fit(
         self,
         x: npt.ArrayLike,
-        y: npt.ArrayLike | None = None,
+        y: npt.ArrayLike | str | None = None,
         *,
         epochs: int | None = None,  # None: the budget (see fit_params_)
         batch_size: int | None = None,  # None: 64
@@ -113,10 +131,13 @@ class VAE:
         | None = None,
         patience: int | None = None,
         resume: bool = False,
+        discrete_columns: Iterable[int] | None = None,
+        missing: Literal["error", "model"] = "error",
+        transform: Literal["auto", "minmax", "quantile"] = "auto",
     ) -> VAE: ...
     def sample(
-        self, n: _Count, y: int | npt.ArrayLike | None = None, seed: int | None = None
-    ) -> np.ndarray: ...
+        self, n: _Count, y: _Label | npt.ArrayLike | None = None, seed: int | None = None
+    ) -> _Rows: ...
     @overload
     def augment(
         self,
@@ -126,7 +147,7 @@ class VAE:
         *,
         labels: None = None,
         strategy: None = None,
-    ) -> np.ndarray: ...
+    ) -> _Rows: ...
     @overload
     def augment(
         self,
@@ -136,12 +157,22 @@ class VAE:
         *,
         labels: npt.ArrayLike,
         strategy: Literal["balance"] | Mapping[int, int] | None = None,
-    ) -> tuple[np.ndarray, np.ndarray]: ...
+    ) -> tuple[_Rows, np.ndarray]: ...
+    @overload
+    def augment(
+        self,
+        batch: _Rows,
+        n: None = None,
+        seed: int | None = None,
+        *,
+        labels: None = None,
+        strategy: Literal["balance"] | Mapping[_Label, int] | None = None,
+    ) -> _Rows: ...
     def encode(
         self, x: npt.ArrayLike, y: npt.ArrayLike | None = None
     ) -> tuple[np.ndarray, np.ndarray]: ...
-    def decode(self, z: npt.ArrayLike, y: npt.ArrayLike | None = None) -> np.ndarray: ...
-    def reconstruct(self, x: npt.ArrayLike, y: npt.ArrayLike | None = None) -> np.ndarray: ...
+    def decode(self, z: npt.ArrayLike, y: npt.ArrayLike | None = None) -> _Rows: ...
+    def reconstruct(self, x: npt.ArrayLike, y: npt.ArrayLike | None = None) -> _Rows: ...
     def score(self, x: npt.ArrayLike, y: npt.ArrayLike | None = None) -> np.ndarray: ...
     def save(self, path: str | PathLike[str], *, include_optimizer: bool = True) -> None: ...
     def to_bytes(self, *, include_optimizer: bool = True) -> bytes: ...
@@ -150,7 +181,7 @@ class VAE:
     @property
     def fit_params_(self) -> dict[str, Any]: ...
     @property
-    def classes_(self) -> list[int] | None: ...
+    def classes_(self) -> list[_Label] | None: ...
     @property
     def is_fitted(self) -> bool: ...
     @property

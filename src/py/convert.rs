@@ -210,7 +210,9 @@ impl Sink for ArraySink {
                 let back = out
                     .get_item(&rows)?
                     .call_method1("astype", (prefix.getattr("dtype")?,))?;
-                let kept = numpy.call_method1("array_equal", (&back, prefix))?;
+                let equal_nan = pyo3::types::PyDict::new(py);
+                equal_nan.set_item("equal_nan", true)?;
+                let kept = numpy.call_method("array_equal", (&back, prefix), Some(&equal_nan))?;
                 if !kept.is_truthy()? {
                     return Err(Error::Data(format!(
                         "batch has values that the result dtype {} cannot hold exactly",

@@ -1,6 +1,7 @@
 //! The thin PyO3 layer: Python classes over the pure-Rust models.
 
 pub(crate) mod convert;
+pub(crate) mod frame;
 pub mod gan;
 mod monitor;
 mod shared;

@@ -3,7 +3,8 @@
 //! every entry point runs under [`entry`], so that a bug that panics surfaces as a
 //! `GenaugError`.
 
-use super::convert::{read_array, read_count, read_labels, read_opt_int, write_labels, ArraySink};
+use super::convert::{read_count, read_labels, read_opt_int, write_labels, ArraySink};
+use super::frame::{self, ColumnArgs};
 use super::monitor::{stats_dict, PyMonitor};
 use crate::augment::{self, Request, Strategy};
 use crate::checkpoint;
@@ -11,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::handle::{Access, Handle, Status};
 use crate::model::{Holdout, Model, Network, SampleLabels};
 use crate::train::FitOptions;
+use numpy::PyArrayMethods;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 use std::collections::BTreeMap;
@@ -91,6 +93,16 @@ impl SampleY {
         Ok(SampleY::Each(read_labels(py, y, "y")?.0))
     }
 
+    /// The label of each of `n` rows, as a NumPy vector (`None` without labels).
+    fn codes<'py>(&self, py: Python<'py>, n: usize) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let codes = match self {
+            SampleY::None => return Ok(None),
+            SampleY::All(label) => vec![*label; n],
+            SampleY::Each(labels) => labels.clone(),
+        };
+        Ok(Some(numpy::PyArray1::from_vec(py, codes).into_any()))
+    }
+
     fn labels(&self) -> SampleLabels<'_> {
         match self {
             SampleY::None => SampleLabels::None,
@@ -128,25 +140,28 @@ impl<N: Network> Shared<N> {
         py.detach(|| self.handle.status(|st| f(st)))
     }
 
+    /// The frame spec of a model fitted on a DataFrame.
+    pub fn frame(&self, py: Python<'_>) -> Option<String> {
+        self.status(py, |st| st.frame.clone())
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub fn fit(
         &self,
         py: Python<'_>,
         x: &Bound<'_, PyAny>,
         y: Option<&Bound<'_, PyAny>>,
+        columns: ColumnArgs<'_, '_>,
         options: FitOptions,
         validation: Option<&Bound<'_, PyAny>>,
         callbacks: Option<&Bound<'_, PyAny>>,
         progress: Option<bool>,
     ) -> PyResult<()> {
-        let (data, spec) = read_array(py, x, "x")?;
-        let labels = y
-            .filter(|y| !y.is_none())
-            .map(|y| read_labels(py, y, "y"))
-            .transpose()?
-            .map(|(labels, _)| labels);
+        let stored = if options.resume { self.frame(py) } else { None };
+        let input = frame::read_fit(py, x, y, &columns, stored.as_deref())?;
+        let frame = input.columns.frame.clone();
         let holdout = validation
-            .map(|v| read_holdout(py, v))
+            .map(|v| read_holdout(py, v, frame.as_deref()))
             .transpose()?
             .flatten();
         let callbacks: Vec<Py<PyAny>> = match callbacks {
@@ -161,9 +176,10 @@ impl<N: Network> Shared<N> {
         let outcome = py.detach(|| {
             self.handle.fit(&mut monitor, |model, monitor, publish| {
                 model.fit(
-                    &data,
-                    spec,
-                    labels.as_deref(),
+                    &input.data,
+                    input.spec,
+                    &input.columns,
+                    input.labels.as_deref(),
                     holdout.as_ref(),
                     options,
                     monitor,
@@ -187,14 +203,26 @@ impl<N: Network> Shared<N> {
     ) -> PyResult<Bound<'py, PyAny>> {
         let n = read_count(n, "n")?;
         let seed = check_seed(read_opt_int(seed, "seed")?)?;
-        let y = SampleY::read(py, y)?;
+        let frame = self.frame(py);
+        let y = match (&frame, y.filter(|y| !y.is_none())) {
+            (Some(frame), Some(y)) => Some(frame::call(py, "label_codes", frame, y)?),
+            (_, y) => y.cloned(),
+        };
+        let y = SampleY::read(py, y.as_ref())?;
         let mut sink = ArraySink::new();
         let outcome = py.detach(|| {
             self.handle.with(Access::Read, |m| {
                 augment::sample(m, n, y.labels(), seed, &mut sink)
             })
         });
-        sink.finish(py, outcome)
+        let rows = sink.finish(py, outcome)?;
+        match frame {
+            Some(frame) => {
+                let labels = y.codes(py, n)?;
+                frame::to_frame(py, rows, &frame, labels)
+            }
+            None => Ok(rows),
+        }
     }
 
     pub fn augment<'py>(
@@ -207,17 +235,30 @@ impl<N: Network> Shared<N> {
         strategy: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let n = n.filter(|n| !n.is_none());
-        let (rows, _) = read_array(py, batch, "batch")?;
+        let frame = self.frame(py);
+        let (rows, column_labels) = frame::read_rows(py, batch, frame.as_deref(), "batch", "keep")?;
         let seed = check_seed(read_opt_int(seed, "seed")?)?;
         let n = n.map(|n| read_count(n, "n")).transpose()?;
-        let strategy = strategy.filter(|s| !s.is_none());
+        let strategy = match (&frame, strategy.filter(|s| !s.is_none())) {
+            (Some(frame), Some(s)) => Some(frame::call(py, "strategy_codes", frame, s)?),
+            (_, s) => s.cloned(),
+        };
+        let strategy = strategy.as_ref();
         let labels = labels.filter(|l| !l.is_none());
-        let (request_labels, label_dtype) = match labels {
-            Some(labels) => {
+        let (request_labels, label_dtype) = match (labels, column_labels) {
+            (Some(_), Some(_)) => {
+                return Err(Error::Parameter(
+                    "this model takes its labels from the batch's label column: drop labels="
+                        .into(),
+                )
+                .into())
+            }
+            (None, Some(codes)) => (Some(codes), String::new()),
+            (Some(labels), None) => {
                 let (labels, dtype) = read_labels(py, labels, "labels")?;
                 (Some(labels), dtype)
             }
-            None => (None, String::new()),
+            (None, None) => (None, String::new()),
         };
         let strategy = match (&request_labels, strategy, n) {
             (None, Some(_), _) => {
@@ -237,8 +278,17 @@ impl<N: Network> Shared<N> {
             (Some(_), None, None) => Some(Strategy::Balance),
             (Some(_), Some(s), None) => Some(read_strategy(s)?),
         };
-        let batch = py.import("numpy")?.call_method1("asarray", (batch,))?;
-        let mut sink = ArraySink::after(batch, rows.rows());
+        let batch_rows = rows.rows();
+        let prefix =
+            match &frame {
+                Some(_) => py.import("numpy")?.call_method1(
+                    "asarray",
+                    (numpy::PyArray1::from_vec(py, rows.values.clone())
+                        .reshape(rows.shape.clone())?,),
+                )?,
+                None => py.import("numpy")?.call_method1("asarray", (batch,))?,
+            };
+        let mut sink = ArraySink::after(prefix, batch_rows);
         let mut y_aug = None;
         let outcome = py.detach(|| {
             self.handle.with(Access::Read, |m| {
@@ -251,6 +301,29 @@ impl<N: Network> Shared<N> {
             })
         });
         let x_aug = sink.finish(py, outcome)?;
+        if let Some(frame) = &frame {
+            let new = x_aug.get_item(pyo3::types::PySlice::new(
+                py,
+                batch_rows as isize,
+                isize::MAX,
+                1,
+            ))?;
+            let in_column = frame::has_label_column(py, frame)?;
+            let new_labels = match (&y_aug, in_column) {
+                (Some(y_aug), true) => {
+                    Some(numpy::PyArray1::from_vec(py, y_aug[batch_rows..].to_vec()).into_any())
+                }
+                _ => None,
+            };
+            let x_aug = frame::augmented(py, batch, new, frame, new_labels)?;
+            return match (y_aug, in_column) {
+                (Some(y_aug), false) => {
+                    let y_aug = write_labels(py, y_aug, &label_dtype)?;
+                    Ok(PyTuple::new(py, [x_aug, y_aug])?.into_any())
+                }
+                _ => Ok(x_aug),
+            };
+        }
         match y_aug {
             None => Ok(x_aug),
             Some(y_aug) => {
@@ -300,8 +373,18 @@ impl<N: Network> Shared<N> {
         Ok(dict)
     }
 
-    pub fn classes(&self, py: Python<'_>) -> Option<Vec<i64>> {
-        self.status(py, |st| Some(st.classes.clone()).filter(|c| !c.is_empty()))
+    /// The classes of a conditional model (the label column's values for a model fitted on a
+    /// frame with one), else `None`.
+    pub fn classes<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let (classes, frame) = self.status(py, |st| (st.classes.clone(), st.frame.clone()));
+        if classes.is_empty() {
+            return Ok(None);
+        }
+        let codes = PyList::new(py, &classes)?.into_any();
+        match frame {
+            Some(frame) => Ok(Some(frame::call(py, "class_values", &frame, &codes)?)),
+            None => Ok(Some(codes)),
+        }
     }
 
     pub fn is_fitted(&self, py: Python<'_>) -> bool {
@@ -314,7 +397,11 @@ impl<N: Network> Shared<N> {
 }
 
 /// `validation=`: a fraction of the training rows, `(x_val, y_val)`, or `x_val` alone.
-fn read_holdout(py: Python<'_>, validation: &Bound<'_, PyAny>) -> PyResult<Option<Holdout>> {
+fn read_holdout(
+    py: Python<'_>,
+    validation: &Bound<'_, PyAny>,
+    frame: Option<&str>,
+) -> PyResult<Option<Holdout>> {
     if validation.is_none() {
         return Ok(None);
     }
@@ -333,10 +420,10 @@ fn read_holdout(py: Python<'_>, validation: &Bound<'_, PyAny>) -> PyResult<Optio
         }
         Err(_) => (validation.clone(), None),
     };
-    let (rows, _) = read_array(py, &x_val, "the validation x")?;
+    let (rows, column_labels) = frame::read_rows(py, &x_val, frame, "the validation x", "error")?;
     let labels = match y_val {
         Some(y) if !y.is_none() => Some(read_labels(py, &y, "the validation y")?.0),
-        _ => None,
+        _ => column_labels,
     };
     Ok(Some(Holdout::Rows(rows, labels)))
 }
@@ -373,7 +460,7 @@ macro_rules! shared_methods {
         impl $class {
             /// Trains the model (a conditional one when integer labels `y` are given); returns
             /// `self`. See the README for `validation`, `patience` and `resume`.
-            #[pyo3(signature = (x, y=None, *, epochs=None, batch_size=None, lr=None, callbacks=None, progress=None, validation=None, patience=None, resume=false))]
+            #[pyo3(signature = (x, y=None, *, epochs=None, batch_size=None, lr=None, callbacks=None, progress=None, validation=None, patience=None, resume=false, discrete_columns=None, missing="error", transform="auto"))]
             #[allow(clippy::too_many_arguments)]
             fn fit<'py>(
                 slf: pyo3::Bound<'py, Self>,
@@ -387,6 +474,9 @@ macro_rules! shared_methods {
                 validation: Option<&pyo3::Bound<'py, pyo3::PyAny>>,
                 patience: Option<&pyo3::Bound<'py, pyo3::PyAny>>,
                 resume: bool,
+                discrete_columns: Option<&pyo3::Bound<'py, pyo3::PyAny>>,
+                missing: &str,
+                transform: &str,
             ) -> pyo3::PyResult<pyo3::Bound<'py, Self>> {
                 $crate::py::shared::entry(|| {
                     use $crate::py::convert::read_opt_int;
@@ -397,9 +487,21 @@ macro_rules! shared_methods {
                         read_opt_int(patience, "patience")?,
                         resume,
                     )?;
-                    slf.get()
-                        .shared
-                        .fit(slf.py(), x, y, options, validation, callbacks, progress)?;
+                    let columns = $crate::py::frame::ColumnArgs {
+                        discrete_columns,
+                        missing,
+                        transform,
+                    };
+                    slf.get().shared.fit(
+                        slf.py(),
+                        x,
+                        y,
+                        columns,
+                        options,
+                        validation,
+                        callbacks,
+                        progress,
+                    )?;
                     Ok(slf)
                 })
             }
@@ -483,8 +585,11 @@ macro_rules! shared_methods {
 
             /// The sorted class labels of a conditional model, else `None`.
             #[getter]
-            fn classes_(&self, py: pyo3::Python<'_>) -> pyo3::PyResult<Option<Vec<i64>>> {
-                $crate::py::shared::entry(|| Ok(self.shared.classes(py)))
+            fn classes_<'py>(
+                &self,
+                py: pyo3::Python<'py>,
+            ) -> pyo3::PyResult<Option<pyo3::Bound<'py, pyo3::PyAny>>> {
+                $crate::py::shared::entry(|| self.shared.classes(py))
             }
 
             #[getter]

