@@ -139,7 +139,7 @@ def test_label_column_conditions_with_exact_counts():
     assert model.classes_ == ["basic", "pro"]
     out = model.sample(7, y="pro", seed=0)
     assert list(out.columns) == list(df.columns)
-    assert (out["plan"] == "pro").all() and out["plan"].dtype == object
+    assert (out["plan"] == "pro").all() and out["plan"].dtype == df["plan"].dtype
     both = model.sample(3, y=["basic", "pro", "basic"], seed=0)
     assert list(both["plan"]) == ["basic", "pro", "basic"]
     batch = df.iloc[:40]

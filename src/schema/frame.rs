@@ -9,10 +9,10 @@ use serde::Deserialize;
 use serde_json::Value;
 
 /// pandas dtypes `genaug._frame` writes.
-const DTYPES: [&str; 25] = [
+const DTYPES: [&str; 26] = [
     "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "Int8", "Int16",
     "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64", "float32", "float64", "Float32",
-    "Float64", "bool", "boolean", "category", "object", "string",
+    "Float64", "bool", "boolean", "category", "object", "string", "str",
 ];
 
 #[derive(Deserialize)]
