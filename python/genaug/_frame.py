@@ -90,10 +90,10 @@ def _describe(name: str, column: Any) -> dict[str, Any]:
     return entry
 
 
-def _codes(entry: dict[str, Any], column: Any, unseen: str) -> np.ndarray:
-    """A discrete column's codes among its categories (NaN where missing). A value that is not
-    one of them raises ``DataError`` (``unseen="error"``) or gets code -1 (``"keep"``)."""
-    index = {v: i for i, v in enumerate(entry["categories"])}
+def _lookup(categories: list[Any], column: Any) -> np.ndarray:
+    """Each value's code among ``categories``: NaN where the value is missing, -1 where it is
+    not one of them."""
+    index = {v: i for i, v in enumerate(categories)}
     missing = column.isna().to_numpy()
     out = np.full(len(column), np.nan)
     for row, (value, gone) in enumerate(zip(column.to_numpy(dtype=object), missing, strict=True)):
@@ -104,15 +104,26 @@ def _codes(entry: dict[str, Any], column: Any, unseen: str) -> np.ndarray:
         except TypeError:
             key = None
         code = index.get(key) if key is not None else None
-        if code is None:
-            if unseen == "error":
-                raise DataError(
-                    f"column {entry['name']!r} has the value {value!r} (row {row}), which it "
-                    "never had in training"
-                )
-            code = -1
-        out[row] = code
+        out[row] = -1 if code is None else code
     return out
+
+
+def _first(mask: np.ndarray) -> int | None:
+    rows = np.flatnonzero(mask)
+    return int(rows[0]) if len(rows) else None
+
+
+def _codes(entry: dict[str, Any], column: Any, unseen: str) -> np.ndarray:
+    """A discrete column's codes among its categories (NaN where missing). A value that is not
+    one of them raises ``DataError`` (``unseen="error"``) or gets code -1 (``"keep"``)."""
+    codes = _lookup(entry["categories"], column)
+    row = _first(codes == -1)
+    if unseen == "error" and row is not None:
+        raise DataError(
+            f"column {entry['name']!r} has the value {column.iloc[row]!r} (row {row}), which it "
+            "never had in training"
+        )
+    return codes
 
 
 def _column_values(entry: dict[str, Any], column: Any, unseen: str) -> np.ndarray:
@@ -207,17 +218,14 @@ def rows(
 
 
 def _label_codes(target: dict[str, Any], column: Any) -> np.ndarray:
-    codes = np.empty(len(column), dtype=np.int64)
-    index = {v: i for i, v in enumerate(target["categories"])}
-    for row, value in enumerate(column.to_numpy(dtype=object)):
-        try:
-            codes[row] = index[_plain(value)]
-        except (KeyError, TypeError):
-            raise LabelError(
-                f"{value!r} (row {row}) is not a class of the label column "
-                f"{target['name']!r}: the model knows {target['categories']}"
-            ) from None
-    return codes
+    codes = _lookup(target["categories"], column)
+    row = _first(np.isnan(codes) | (codes == -1))
+    if row is not None:
+        raise LabelError(
+            f"{column.iloc[row]!r} (row {row}) is not a class of the label column "
+            f"{target['name']!r}: the model knows {target['categories']}"
+        )
+    return codes.astype(np.int64)
 
 
 def label_codes(spec_json: str, values: Any) -> Any:
@@ -269,7 +277,7 @@ def _column(entry: dict[str, Any], values: np.ndarray) -> Any:
     return pd.Series(values).astype(dtype)
 
 
-def to_frame(values: np.ndarray, spec_json: str, labels: Any = None, index: Any = None) -> Any:
+def to_frame(values: np.ndarray, spec_json: str, labels: Any = None) -> Any:
     """Model rows (and label codes) as a frame of the fitted form."""
     pd = _pd()
     spec = json.loads(spec_json)
@@ -282,10 +290,7 @@ def to_frame(values: np.ndarray, spec_json: str, labels: Any = None, index: Any 
         items = list(data.items())
         items.insert(target["position"], (target["name"], column))
         data = dict(items)
-    frame = pd.DataFrame(data)
-    if index is not None:
-        frame.index = index
-    return frame
+    return pd.DataFrame(data)
 
 
 def augmented(batch: Any, new_values: np.ndarray, spec_json: str, new_labels: Any) -> Any:

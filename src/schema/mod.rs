@@ -150,6 +150,13 @@ pub struct SchemaRecord {
     pub frame: Option<String>,
 }
 
+/// A column's one-hot block: its index among the blocks and its first model-space position.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct BlockAt {
+    index: usize,
+    start: usize,
+}
+
 /// Where each column lives in model space.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Slot {
@@ -162,8 +169,8 @@ enum Slot {
 pub struct Schema {
     pub record: SchemaRecord,
     pub blocks: Blocks,
-    /// Each column's value slot and its one-hot block's start, if any.
-    slots: Vec<(Slot, Option<usize>)>,
+    /// Each column's value slot and its one-hot block, if any.
+    slots: Vec<(Slot, Option<BlockAt>)>,
 }
 
 impl Schema {
@@ -206,9 +213,13 @@ impl Schema {
                 Column::Discrete { .. } => Slot::None,
             };
             let block = column.block_width().map(|width| {
+                let at = BlockAt {
+                    index: blocks.categorical.len(),
+                    start: next_block,
+                };
                 blocks.categorical.push(width);
                 next_block += width as usize;
-                next_block - width as usize
+                at
             });
             slots.push((slot, block));
         }
@@ -374,8 +385,8 @@ impl Schema {
                                 ))
                             })?
                         };
-                        if let Some(start) = block {
-                            target[start + index] = 1.0;
+                        if let Some(block) = block {
+                            target[block.start + index] = 1.0;
                         }
                         continue;
                     }
@@ -384,8 +395,8 @@ impl Schema {
                     Slot::Unit(p) | Slot::Normal(p) => target[p] = value,
                     Slot::None => {}
                 }
-                if let Some(start) = block {
-                    target[start + missing as usize] = 1.0;
+                if let Some(block) = block {
+                    target[block.start + missing as usize] = 1.0;
                 }
             }
         }
@@ -405,9 +416,7 @@ impl Schema {
         let mut picks = Vec::with_capacity(parts.categorical.len());
         for probabilities in &parts.categorical {
             let index = if draw {
-                let noise =
-                    crate::rng::uniform(&probabilities.size(), 1e-12, 1.0, probabilities.device())?;
-                let gumbel = noise.f_log()?.f_neg()?.f_log()?.f_neg()?;
+                let gumbel = crate::rng::gumbel(&probabilities.size(), probabilities.device())?;
                 probabilities
                     .f_clamp_min(1e-12)?
                     .f_log()?
@@ -429,19 +438,11 @@ impl Schema {
         let model_width = self.blocks.width() as usize;
         let columns = &self.record.columns;
         let mut result = Vec::with_capacity(rows * columns.len());
-        let mut block_of = vec![0usize; columns.len()];
-        let mut next = 0;
-        for (j, (_, block)) in self.slots.iter().enumerate() {
-            if block.is_some() {
-                block_of[j] = next;
-                next += 1;
-            }
-        }
         for r in 0..rows {
             let row = &values[r * model_width..(r + 1) * model_width];
             for (j, column) in columns.iter().enumerate() {
                 let (slot, block) = self.slots[j];
-                let pick = block.map(|_| picks[r * blocks + block_of[j]] as usize);
+                let pick = block.map(|b| picks[r * blocks + b.index] as usize);
                 let value = match column {
                     Column::Discrete { values, .. } => {
                         values.get(pick.unwrap_or(0)).copied().unwrap_or(f32::NAN)
