@@ -2,14 +2,15 @@
 //! optimiser steps (generator steps for a GAN, so that its discriminator steps per generator step
 //! are accounted for), and the target becomes whole epochs for the rows and batch size at hand.
 //!
-//! `epochs = clamp(ceil(steps * batches_per_step / ceil(rows / batch_size)), 1, MAX_EPOCHS)`:
-//! the step count, not the epoch count, is what decides whether a model has trained enough, and
-//! it keeps the time of a default fit about the same however many rows there are.
+//! `epochs = clamp(ceil(steps * batches_per_step / ceil(rows / batch_size)), min_epochs,
+//! MAX_EPOCHS)`: the step count, not the epoch count, is what decides whether a model has trained
+//! enough, and it keeps the time of a default fit about the same however many rows there are.
+//! `min_epochs` lets a model ask for a few passes over large data sets as well.
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
-/// Rows per minibatch when `batch_size` is left out.
+/// Rows per minibatch when `batch_size` is left out, unless the model's budget names its own.
 pub const DEFAULT_BATCH_SIZE: usize = 64;
 /// Tiny data sets would otherwise need thousands of one-batch epochs, each with its per-epoch
 /// figures and snapshot.
@@ -22,6 +23,10 @@ pub struct Budget {
     pub steps: usize,
     /// Minibatches each of those steps takes (a WGAN-GP critic's `n_critic`; 1 otherwise).
     pub batches_per_step: usize,
+    /// Rows per minibatch when `batch_size` is left out.
+    pub batch_size: usize,
+    /// Passes over the rows that a default fit makes at least (when [`MAX_EPOCHS`] allows).
+    pub min_epochs: usize,
 }
 
 /// How a fit trains, recorded after it as `fit_params_`.
@@ -58,7 +63,7 @@ pub fn plan(
     let batches_per_epoch = rows.div_ceil(batch_size).max(1);
     let budgeted = (budget.steps.saturating_mul(batches_per_step))
         .div_ceil(batches_per_epoch)
-        .clamp(1, MAX_EPOCHS);
+        .clamp(budget.min_epochs.clamp(1, MAX_EPOCHS), MAX_EPOCHS);
     let epochs_from = if epochs.is_some() { "given" } else { "budget" };
     let epochs = epochs.unwrap_or(budgeted);
     Ok(FitParams {
@@ -80,6 +85,8 @@ mod tests {
     const VAE: Budget = Budget {
         steps: 6000,
         batches_per_step: 1,
+        batch_size: DEFAULT_BATCH_SIZE,
+        min_epochs: 1,
     };
 
     #[test]
@@ -92,12 +99,21 @@ mod tests {
         let wgan = Budget {
             steps: 3000,
             batches_per_step: 2,
+            ..VAE
         };
         assert_eq!(plan(None, 64, 1257, wgan).unwrap().epochs, 300);
         // Many rows: few epochs, the same number of steps.
         let big = plan(None, 64, 100_000, VAE).unwrap();
         assert_eq!(big.epochs, 4);
         assert!(big.steps >= 6000 && big.steps < 6000 + big.batches_per_epoch);
+        // A floor of passes: it decides on many rows only.
+        let passes = Budget {
+            min_epochs: 30,
+            ..VAE
+        };
+        assert_eq!(plan(None, 64, 1257, passes).unwrap().epochs, 300);
+        assert_eq!(plan(None, 64, 100_000, passes).unwrap().epochs, 30);
+        assert_eq!(plan(Some(2), 64, 100_000, passes).unwrap().epochs, 2);
     }
 
     #[test]

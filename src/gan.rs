@@ -12,7 +12,7 @@
 //! fixed batch of real rows with the same classes. Near 1 is healthy; a collapsing generator
 //! drives it towards 0.
 
-use crate::budget::Budget;
+use crate::budget::{Budget, DEFAULT_BATCH_SIZE};
 use crate::error::{Error, Result};
 use crate::metrics::{mean_pairwise_distance, mmd};
 use crate::model::{Layout, Network};
@@ -518,6 +518,8 @@ impl Trainable for Gan {
         Budget {
             steps,
             batches_per_step: self.config.n_critic(),
+            batch_size: DEFAULT_BATCH_SIZE,
+            min_epochs: 1,
         }
     }
 

@@ -6,7 +6,7 @@
 //! and every completed epoch leaves a state (weights, optimiser, early-stopping record) from which
 //! training continues exactly as if it had never stopped.
 
-use crate::budget::{self, Budget, FitParams, DEFAULT_BATCH_SIZE};
+use crate::budget::{self, Budget, FitParams};
 use crate::error::{Error, Result};
 use crate::optim::OptimiserState;
 use crate::rng::{self, with_seed};
@@ -125,7 +125,7 @@ pub struct FitOptions {
     /// Train until the history has this many epochs; `None`: the model's budget (or, resuming,
     /// the run's own).
     pub epochs: Option<usize>,
-    /// `None`: [`DEFAULT_BATCH_SIZE`].
+    /// `None`: the model's budget's (see [`Budget::batch_size`]).
     pub batch_size: Option<usize>,
     /// Stop after this many epochs without a lower held-out loss.
     pub patience: Option<usize>,
@@ -282,7 +282,7 @@ pub fn fit<M: Trainable>(
     let own = run.params.as_ref().filter(|_| options.epochs.is_none());
     let mut plan = budget::plan(
         options.epochs.or(own.map(|p| p.epochs)),
-        options.batch_size.unwrap_or(DEFAULT_BATCH_SIZE),
+        options.batch_size.unwrap_or(model.budget().batch_size),
         rows.len() as usize,
         model.budget(),
     )?;
@@ -475,6 +475,7 @@ pub fn restore_weights(vs: &VarStore, saved: &[(String, Tensor)]) -> Result<()> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::budget::DEFAULT_BATCH_SIZE;
     use crate::optim::Adam;
     use tch::{nn, Device, Kind};
 
@@ -532,6 +533,8 @@ mod tests {
             Budget {
                 steps: 40,
                 batches_per_step: 1,
+                batch_size: DEFAULT_BATCH_SIZE,
+                min_epochs: 1,
             }
         }
     }

@@ -38,6 +38,23 @@ def test_without_epochs_the_vae_trains_its_step_budget(many_rows):
     assert params["target_steps"] <= params["steps"] < params["target_steps"] + 1000
 
 
+def test_a_table_trains_on_larger_batches_and_at_least_thirty_passes(many_rows):
+    # One discrete column makes the rows a table: 125 batches of 512 per epoch, so the 500-step
+    # budget alone would be 4 epochs.
+    table = np.column_stack([many_rows[:, 0], many_rows[:, 1] > 0.5])
+    vae = genaug.VAE(latent_dim=2, device="cpu", seed=0)
+    vae.fit(table, discrete_columns=[1], callbacks=stop_after(1), progress=False)
+    params = vae.fit_params_
+    assert (params["batch_size"], params["batches_per_epoch"]) == (512, 125)
+    assert (params["target_steps"], params["epochs"]) == (500, 30)
+    assert "hidden=None" in repr(vae) and "free_bits=None" in repr(vae)
+    # The same numbers as a plain array keep the array profile; a given batch size wins.
+    array = genaug.VAE(latent_dim=2, **SMALL).fit(many_rows[:640], epochs=1, progress=False)
+    assert array.fit_params_["batch_size"] == 64
+    vae.fit(table[:640], discrete_columns=[1], epochs=1, batch_size=32, progress=False)
+    assert vae.fit_params_["batch_size"] == 32
+
+
 def test_the_wgan_budget_counts_generator_steps(many_rows):
     gan = genaug.GAN(latent_dim=2, loss="wgan-gp", **SMALL)
     with warnings.catch_warnings():

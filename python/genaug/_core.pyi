@@ -107,13 +107,13 @@ class VAE:
     def __new__(
         cls,
         latent_dim: int | None = ...,  # 8
-        hidden: Iterable[int] | None = ...,  # (256, 256)
+        hidden: Iterable[int] | None = None,  # None: (256, 256); (128, 128) for tables
         beta: float = 1.0,
         arch: Literal["auto", "mlp", "conv"] = "auto",
         device: str = "auto",
         seed: int | None = ...,  # 0
         *,
-        free_bits: float | None = None,  # None: 1.5
+        free_bits: float | None = None,  # None: 1.5; 0 for tables
     ) -> VAE: ...
     def fit(
         self,
@@ -121,7 +121,7 @@ class VAE:
         y: npt.ArrayLike | str | None = None,
         *,
         epochs: int | None = None,  # None: the budget (see fit_params_)
-        batch_size: int | None = None,  # None: 64
+        batch_size: int | None = None,  # None: 64; 512 for tables
         lr: float | None = None,
         callbacks: _Callback | Iterable[_Callback] | None = None,
         progress: bool | None = None,

@@ -1,6 +1,8 @@
 //! `genaug.VAE`: the Python face of [`crate::vae::Vae`].
 
-use super::convert::{read_array, read_opt_int, read_opt_ints, write_floats, ArraySink};
+use super::convert::{
+    read_array, read_opt_int, read_opt_ints, repr_optional, write_floats, ArraySink,
+};
 use super::frame;
 use super::shared::{check_seed, entry, shared_methods, Shared};
 use crate::data::Array;
@@ -101,10 +103,10 @@ impl PyVae {
             let seed = read_opt_int(seed, "seed")?.unwrap_or(0);
             let config = VaeConfig {
                 latent_dim: read_opt_int(latent_dim, "latent_dim")?.unwrap_or(defaults.latent_dim),
-                hidden: read_opt_ints(hidden, "hidden")?.unwrap_or(defaults.hidden),
+                hidden: read_opt_ints(hidden, "hidden")?,
                 beta,
                 arch: Arch::parse(arch)?,
-                free_bits: free_bits.unwrap_or(defaults.free_bits),
+                free_bits,
             };
             config.validate()?;
             let seed = check_seed(Some(seed))?.unwrap_or_default();
@@ -199,11 +201,11 @@ impl PyVae {
         entry(|| {
             let (c, fitted) = self.shared.status(py, |st| (st.config.clone(), st.fitted));
             Ok(format!(
-                "VAE(latent_dim={}, hidden={:?}, beta={:?}, free_bits={:?}, arch={:?}, fitted={})",
+                "VAE(latent_dim={}, hidden={}, beta={:?}, free_bits={}, arch={:?}, fitted={})",
                 c.latent_dim,
-                c.hidden,
+                repr_optional(&c.hidden),
                 c.beta,
-                c.free_bits,
+                repr_optional(&c.free_bits),
                 format!("{:?}", c.arch).to_lowercase(),
                 if fitted { "True" } else { "False" }
             ))
