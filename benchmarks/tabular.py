@@ -186,16 +186,13 @@ def main() -> None:
         print("| --- | --- | --- | --- | --- | --- | --- |")
         real = utility(train, test, target, task, args.seed)
         print(f"| real split | {real:.3f} | 0 | 0 | 0 | - | - |")
-        rows = {}
-        for name in args.models:
+        # TVAE first, so that each row can be printed (with its speed ratio) as it is measured.
+        tvae = None
+        for name in sorted(args.models, key=lambda m: m != "tvae"):
             synthetic, seconds = fit_and_sample(name, train, args.seed)
-            rows[name] = (
-                utility(synthetic, test, target, task, args.seed),
-                *fidelity(synthetic, train),
-                seconds,
-            )
-        tvae = rows.get("tvae", (None,) * 5)[4]
-        for name, (u, tvd, ks, corr, seconds) in rows.items():
+            u = utility(synthetic, test, target, task, args.seed)
+            tvd, ks, corr = fidelity(synthetic, train)
+            tvae = seconds if name == "tvae" else tvae
             ratio = f"{tvae / seconds:.1f}x" if tvae else "-"
             cells = f"{u:.3f} | {tvd:.3f} | {ks:.3f} | {corr:.3f} | {seconds:.1f} | {ratio}"
             print(f"| {name} | {cells} |", flush=True)
