@@ -280,11 +280,12 @@ pub fn fit<M: Trainable>(
     check_early_stopping(&options, holdout.is_some())?;
     // A resumed run without `epochs` trains to its own plan.
     let own = run.params.as_ref().filter(|_| options.epochs.is_none());
+    let budget = model.budget();
     let mut plan = budget::plan(
         options.epochs.or(own.map(|p| p.epochs)),
-        options.batch_size.unwrap_or(model.budget().batch_size),
+        options.batch_size.unwrap_or(budget.batch_size),
         rows.len() as usize,
-        model.budget(),
+        budget,
     )?;
     if let Some(own) = own {
         plan.epochs_from.clone_from(&own.epochs_from);

@@ -75,11 +75,8 @@ impl Default for VaeConfig {
 pub struct Profile {
     pub hidden: Vec<i64>,
     pub free_bits: f64,
-    pub batch_size: usize,
-    /// Optimiser steps of an MLP fit without `epochs`.
-    pub mlp_steps: usize,
-    /// Passes over the rows a fit without `epochs` makes at least.
-    pub min_epochs: usize,
+    /// How long an MLP fit without `epochs` trains.
+    pub mlp_budget: Budget,
 }
 
 impl Profile {
@@ -96,17 +93,23 @@ impl Profile {
             Profile {
                 hidden: vec![256, 256],
                 free_bits: 1.5,
-                batch_size: DEFAULT_BATCH_SIZE,
-                mlp_steps: 6000,
-                min_epochs: 1,
+                mlp_budget: Budget {
+                    steps: 6000,
+                    batches_per_step: 1,
+                    batch_size: DEFAULT_BATCH_SIZE,
+                    min_epochs: 1,
+                },
             }
         } else {
             Profile {
                 hidden: vec![128, 128],
                 free_bits: 0.0,
-                batch_size: 512,
-                mlp_steps: 500,
-                min_epochs: 30,
+                mlp_budget: Budget {
+                    steps: 500,
+                    batches_per_step: 1,
+                    batch_size: 512,
+                    min_epochs: 30,
+                },
             }
         }
     }
@@ -151,8 +154,7 @@ pub struct Vae {
     latent_dim: i64,
     beta: f64,
     free_bits: f64,
-    /// The default batch size and MLP step budget.
-    profile: Profile,
+    budget: Budget,
     blocks: Blocks,
     /// The log spread of each normal-score column (`None` when there are none).
     log_sigma: Option<Tensor>,
@@ -394,16 +396,7 @@ impl Trainable for Vae {
     }
 
     fn budget(&self) -> Budget {
-        let steps = match self.decoder {
-            Decoder::Mlp(_) => self.profile.mlp_steps,
-            Decoder::Conv(_) => CONV_STEPS,
-        };
-        Budget {
-            steps,
-            batches_per_step: 1,
-            batch_size: self.profile.batch_size,
-            min_epochs: self.profile.min_epochs,
-        }
+        self.budget
     }
 
     fn health(&self, stats: &EpochStats) -> Option<String> {
@@ -482,6 +475,13 @@ impl Network for Vae {
                 )
             })
             .transpose()?;
+        let budget = match decoder {
+            Decoder::Mlp(_) => profile.mlp_budget,
+            Decoder::Conv(_) => Budget {
+                steps: CONV_STEPS,
+                ..profile.mlp_budget
+            },
+        };
         Ok(Vae {
             vs,
             encoder,
@@ -489,7 +489,7 @@ impl Network for Vae {
             latent_dim: latent,
             beta: config.beta,
             free_bits: config.free_bits.unwrap_or(profile.free_bits),
-            profile,
+            budget,
             blocks: layout.blocks.clone(),
             log_sigma,
             adam: None,
