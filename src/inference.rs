@@ -9,7 +9,7 @@
 
 use crate::augment::{open, Sink};
 use crate::data::Array;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::{chunk_rows, Model};
 use crate::vae::Vae;
 use tch::{Kind, Tensor};
@@ -36,12 +36,13 @@ fn each_chunk(
     x: &Array,
     labels: Option<&[i64]>,
     what: &str,
+    step: Option<usize>,
     mut f: impl FnMut(usize, Tensor, Vec<f64>, Option<Tensor>) -> Result<()>,
 ) -> Result<()> {
     model.check_rows(x, what)?;
     // Labels are checked whole, before any work.
     model.encode_labels_checked(labels, x.rows())?;
-    let step = chunk_rows(model.fitted()?.layout.width());
+    let step = step.unwrap_or_else(|| chunk_rows(model.fitted().map_or(1, |f| f.layout.width())));
     let _guard = tch::no_grad_guard();
     let mut start = 0;
     while start < x.rows() {
@@ -65,7 +66,7 @@ pub fn encode(
     labels: Option<&[i64]>,
 ) -> Result<(Vec<f32>, Vec<f32>)> {
     let (mut means, mut logvars) = (Vec::new(), Vec::new());
-    each_chunk(model, x, labels, "x", |_, encoded, _, classes| {
+    each_chunk(model, x, labels, "x", None, |_, encoded, _, classes| {
         let net = &model.fitted()?.net;
         let (mean, logvar) = net.encode(&encoded, classes.as_ref(), false)?;
         means.extend(floats(&mean)?);
@@ -83,7 +84,7 @@ pub fn reconstruct(
     sink: &mut dyn Sink,
 ) -> Result<()> {
     open(sink, x.rows(), &model.fitted()?.spec, "the reconstruction")?;
-    each_chunk(model, x, labels, "x", |first, encoded, _, classes| {
+    each_chunk(model, x, labels, "x", None, |first, encoded, _, classes| {
         let net = &model.fitted()?.net;
         let (mean, _) = net.encode(&encoded, classes.as_ref(), false)?;
         let out = net.decode_mean(&mean, classes.as_ref())?;
@@ -122,22 +123,109 @@ pub fn decode(
 /// beyond it. Higher is more unusual.
 pub fn score(model: &Model<Vae>, x: &Array, labels: Option<&[i64]>) -> Result<Vec<f64>> {
     let mut scores = Vec::with_capacity(x.rows());
-    each_chunk(model, x, labels, "x", |_, encoded, excess, classes| {
-        let elbo = model
-            .fitted()?
-            .net
-            .negative_elbo(&encoded, classes.as_ref())?
-            .f_to_kind(Kind::Double)?
-            .f_to_device(tch::Device::Cpu)?
-            .f_contiguous()?;
-        let values = Vec::<f64>::try_from(elbo)?;
-        scores.extend(
-            values
-                .into_iter()
-                .zip(excess)
-                .map(|(elbo, excess)| elbo + excess * EXCESS_NATS),
-        );
-        Ok(())
-    })?;
+    each_chunk(
+        model,
+        x,
+        labels,
+        "x",
+        None,
+        |_, encoded, excess, classes| {
+            let elbo = model
+                .fitted()?
+                .net
+                .negative_elbo(&encoded, classes.as_ref())?
+                .f_to_kind(Kind::Double)?
+                .f_to_device(tch::Device::Cpu)?
+                .f_contiguous()?;
+            let values = Vec::<f64>::try_from(elbo)?;
+            scores.extend(
+                values
+                    .into_iter()
+                    .zip(excess)
+                    .map(|(elbo, excess)| elbo + excess * EXCESS_NATS),
+            );
+            Ok(())
+        },
+    )?;
     Ok(scores)
+}
+
+/// Draws at most per row in [`score_samples`] (a bound on memory, far above any useful count).
+pub const MAX_LIKELIHOOD_SAMPLES: i64 = 100_000;
+
+/// Per-row anomaly scores in scikit-learn's convention (higher is more normal): the
+/// importance-weighted log-likelihood of [`Vae::log_likelihood`] with `k` draws of the row held
+/// to the training range, less [`EXCESS_NATS`] per training range that each continuous value
+/// lies beyond it. Deterministic: every row uses the same fixed draws.
+pub fn score_samples(
+    model: &Model<Vae>,
+    x: &Array,
+    labels: Option<&[i64]>,
+    k: i64,
+) -> Result<Vec<f64>> {
+    if !(1..=MAX_LIKELIHOOD_SAMPLES).contains(&k) {
+        return Err(Error::Parameter(format!(
+            "k must be from 1 to {MAX_LIKELIHOOD_SAMPLES}, got {k}"
+        )));
+    }
+    let fitted = model.fitted()?;
+    let draws = fitted.net.likelihood_draws(k)?;
+    let step = Vae::likelihood_chunk(fitted.layout.width(), k) as usize;
+    let mut scores = Vec::with_capacity(x.rows());
+    each_chunk(
+        model,
+        x,
+        labels,
+        "x",
+        Some(step),
+        |_, encoded, excess, classes| {
+            let values = crate::data::tensor_values(&fitted.net.log_likelihood(
+                &encoded,
+                classes.as_ref(),
+                &draws,
+            )?)?;
+            scores.extend(
+                values
+                    .into_iter()
+                    .zip(excess)
+                    .map(|(ll, excess)| f64::from(ll) - excess * EXCESS_NATS),
+            );
+            Ok(())
+        },
+    )?;
+    Ok(scores)
+}
+
+/// The outlier threshold on [`score_samples`] that fit set from the model's contamination.
+pub fn offset(model: &Model<Vae>) -> Result<f64> {
+    let offset = model.fitted()?.net.offset()?;
+    if offset.is_nan() {
+        return Err(Error::NotFitted(
+            "this model has no outlier threshold (it was not fitted to the end); fit it again"
+                .into(),
+        ));
+    }
+    Ok(offset)
+}
+
+/// `score_samples - offset`: negative for outliers.
+pub fn decision_function(
+    model: &Model<Vae>,
+    x: &Array,
+    labels: Option<&[i64]>,
+    k: i64,
+) -> Result<Vec<f64>> {
+    let offset = offset(model)?;
+    Ok(score_samples(model, x, labels, k)?
+        .into_iter()
+        .map(|s| s - offset)
+        .collect())
+}
+
+/// +1 for inliers, -1 for outliers (a negative [`decision_function`]).
+pub fn predict(model: &Model<Vae>, x: &Array, labels: Option<&[i64]>, k: i64) -> Result<Vec<i64>> {
+    Ok(decision_function(model, x, labels, k)?
+        .into_iter()
+        .map(|d| if d < 0.0 { -1 } else { 1 })
+        .collect())
 }

@@ -10,6 +10,7 @@ pub mod device;
 pub mod error;
 pub mod gan;
 pub mod handle;
+pub mod impute;
 pub mod inference;
 pub mod limits;
 pub mod metrics;
@@ -32,6 +33,8 @@ pub use error::{Error, Result};
 mod _core {
     #[pymodule_export]
     use crate::py::gan::PyGan;
+    #[pymodule_export]
+    use crate::py::metrics::_metric;
     #[pymodule_export]
     use crate::py::vae::PyVae;
     #[pymodule_export]

@@ -30,6 +30,7 @@ pub mod seed_part {
     pub const SPLIT: u64 = u64::MAX - 1;
     pub const BEGIN: u64 = u64::MAX - 2;
     pub const HOLDOUT: u64 = u64::MAX - 3;
+    pub const END: u64 = u64::MAX - 4;
 }
 
 /// Unit-range rows `(N, D)` with their optional one-hot classes `(N, K)`.
@@ -102,6 +103,11 @@ pub trait Trainable {
 
     /// Called at the start of every `fit` with the rows it trains on.
     fn begin_fit(&mut self, _rows: &Rows) -> Result<()> {
+        Ok(())
+    }
+
+    /// Called at the end of every `fit` that trained, with the final weights in place.
+    fn end_fit(&mut self, _rows: &Rows) -> Result<()> {
         Ok(())
     }
 
@@ -361,7 +367,7 @@ pub fn fit<M: Trainable>(
             restore_weights(model.var_store(), &best.weights)?;
         }
     }
-    Ok(())
+    with_seed(derive(run.seed, seed_part::END), || model.end_fit(rows))
 }
 
 /// Patience needs held-out rows to watch.

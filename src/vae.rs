@@ -34,6 +34,15 @@ const CONV_STEPS: usize = 1500;
 const MIN_SIGMA: f64 = 0.01;
 const MAX_SIGMA: f64 = 1.0;
 const INITIAL_SIGMA: f64 = 0.1;
+/// The default of [`VaeConfig::contamination`] (PyOD's).
+pub const DEFAULT_CONTAMINATION: f64 = 0.1;
+/// Latent draws per row of the importance-weighted log-likelihood, by default.
+pub const LIKELIHOOD_SAMPLES: i64 = 50;
+/// The seed of the latent draws of the importance-weighted log-likelihood: one fixed set of
+/// draws for every row, so that a row's value does not depend on the rows scored with it.
+const LIKELIHOOD_SEED: u64 = 0x5C0E;
+/// Training rows at most (evenly spaced) that set the outlier threshold.
+const THRESHOLD_ROWS: i64 = 20_000;
 /// A mean KL term (nats per row) below this in the second half of a fit is reported as posterior
 /// collapse.
 pub const COLLAPSE_KL: f64 = 0.1;
@@ -55,6 +64,14 @@ pub struct VaeConfig {
     /// [`Profile`].
     #[serde(default)]
     pub free_bits: Option<f64>,
+    /// The fraction of training rows `predict` calls outliers: fit sets the outlier threshold at
+    /// this quantile of the training rows' [`Vae::log_likelihood`].
+    #[serde(default = "default_contamination")]
+    pub contamination: f64,
+}
+
+fn default_contamination() -> f64 {
+    DEFAULT_CONTAMINATION
 }
 
 impl Default for VaeConfig {
@@ -65,6 +82,7 @@ impl Default for VaeConfig {
             beta: 1.0,
             arch: Arch::Auto,
             free_bits: None,
+            contamination: DEFAULT_CONTAMINATION,
         }
     }
 }
@@ -133,6 +151,12 @@ impl VaeConfig {
                 "free_bits must be finite and >= 0, got {free_bits}"
             )));
         }
+        if !(self.contamination > 0.0 && self.contamination <= 0.5) {
+            return Err(Error::Parameter(format!(
+                "contamination must be in (0, 0.5], got {}",
+                self.contamination
+            )));
+        }
         Ok(())
     }
 }
@@ -158,6 +182,10 @@ pub struct Vae {
     blocks: Blocks,
     /// The log spread of each normal-score column (`None` when there are none).
     log_sigma: Option<Tensor>,
+    /// The outlier threshold on [`Vae::log_likelihood`] (NaN until a fit sets it), kept with
+    /// the weights.
+    offset: Tensor,
+    contamination: f64,
     adam: Option<Adam>,
 }
 
@@ -244,13 +272,22 @@ impl Vae {
 
     /// Per-row reconstruction terms of model-space rows `x` under decoder outputs `logits`.
     fn reconstruction(&self, logits: &Tensor, x: &Tensor) -> Result<Tensor> {
+        Ok(self
+            .reconstruction_parts(logits, x)?
+            .f_sum_dim_intlist(1, false, Kind::Float)?)
+    }
+
+    /// The reconstruction terms of each model-space position, `(N, width)`: a unit value's
+    /// Bernoulli term, a normal score's Gaussian term, and for a one-hot block each category's
+    /// `-target * log p` (so a block's terms sum to its categorical term).
+    fn reconstruction_parts(&self, logits: &Tensor, x: &Tensor) -> Result<Tensor> {
         if self.blocks.is_all_unit() {
-            return bernoulli_terms(logits, x);
+            return bernoulli_parts(logits, x);
         }
         let (out, target) = (self.blocks.split(logits)?, self.blocks.split(x)?);
         let mut terms = Vec::new();
         if let (Some(out), Some(target)) = (&out.unit, &target.unit) {
-            terms.push(bernoulli_terms(out, target)?);
+            terms.push(bernoulli_parts(out, target)?);
         }
         if let (Some(mean), Some(target), Some(log_sigma)) =
             (&out.normal, &target.normal, &self.log_sigma)
@@ -260,23 +297,13 @@ impl Vae {
             terms.push(
                 z.f_square()?
                     .f_mul_scalar(0.5)?
-                    .f_add(&sigma.f_div_scalar(MIN_SIGMA)?.f_log()?)?
-                    .f_sum_dim_intlist(1, false, Kind::Float)?,
+                    .f_add(&sigma.f_div_scalar(MIN_SIGMA)?.f_log()?)?,
             );
         }
         for (out, target) in out.categorical.iter().zip(&target.categorical) {
-            terms.push(
-                out.f_log_softmax(1, Kind::Float)?
-                    .f_mul(target)?
-                    .f_sum_dim_intlist(1, false, Kind::Float)?
-                    .f_neg()?,
-            );
+            terms.push(out.f_log_softmax(1, Kind::Float)?.f_mul(target)?.f_neg()?);
         }
-        let mut total = terms.remove(0);
-        for term in &terms {
-            total = total.f_add(term)?;
-        }
-        Ok(total)
+        Ok(Tensor::f_cat(&terms, 1)?)
     }
 
     fn sigma(&self, log_sigma: &Tensor) -> Result<Tensor> {
@@ -290,10 +317,21 @@ impl Vae {
         self.decode_rows(z, classes, false)
     }
 
+    /// The decoder's row for each code with the spread of its likelihood: normal scores drawn
+    /// around their means (unit values and categories stay expected values and probabilities,
+    /// which decoding draws from).
+    pub fn decode_draw(&self, z: &Tensor, classes: Option<&Tensor>) -> Result<Tensor> {
+        self.decode_rows(z, classes, true)
+    }
+
     fn decode_rows(&self, z: &Tensor, classes: Option<&Tensor>, spread: bool) -> Result<Tensor> {
         let logits = self.decode_logits(z, classes, false)?;
+        self.decode_rows_from_logits(&logits, spread)
+    }
+
+    fn decode_rows_from_logits(&self, logits: &Tensor, spread: bool) -> Result<Tensor> {
         self.blocks.map(
-            &logits,
+            logits,
             |unit| Ok(unit.f_sigmoid()?),
             |mean| match (&self.log_sigma, spread) {
                 (Some(log_sigma), true) => {
@@ -306,6 +344,103 @@ impl Vae {
         )
     }
 
+    /// The fixed latent draws `(k, latent_dim)` of [`Vae::log_likelihood`].
+    pub fn likelihood_draws(&self, k: i64) -> Result<Tensor> {
+        rng::with_seed(LIKELIHOOD_SEED, || {
+            rng::normal(&[k, self.latent_dim], self.vs.device())
+        })
+    }
+
+    /// The importance-weighted estimate of each row's log-likelihood (Burda et al. 2016):
+    /// `log 1/k sum_j p(x|z_j) p(z_j) / q(z_j|x)` with `z_j = mu(x) + sigma(x) * draws_j`, the
+    /// reconstruction measured from its best value as in training. Tends to `log p(x)` (up to
+    /// that per-row constant) as `k` grows, and is at least the ELBO in expectation.
+    pub fn log_likelihood(
+        &self,
+        x: &Tensor,
+        classes: Option<&Tensor>,
+        draws: &Tensor,
+    ) -> Result<Tensor> {
+        let (b, k) = (x.size()[0], draws.size()[0]);
+        let (mean, logvar) = self.encode(x, classes, false)?;
+        let std = logvar.f_mul_scalar(0.5)?.f_exp()?;
+        // (b, k, latent): every row's k draws.
+        let z = mean
+            .f_unsqueeze(1)?
+            .f_add(&std.f_unsqueeze(1)?.f_mul(&draws.f_unsqueeze(0)?)?)?;
+        let repeat = |t: &Tensor| -> Result<Tensor> {
+            let width = t.size()[1];
+            Ok(t.f_unsqueeze(1)?
+                .f_expand([b, k, width], false)?
+                .f_reshape([b * k, width])?)
+        };
+        let repeated_classes = classes.map(repeat).transpose()?;
+        let logits = self.decode_logits(
+            &z.f_reshape([b * k, self.latent_dim])?,
+            repeated_classes.as_ref(),
+            false,
+        )?;
+        let log_px = self
+            .reconstruction(&logits, &repeat(x)?)?
+            .f_view([b, k])?
+            .f_neg()?;
+        // log p(z) - log q(z|x); the 2 pi terms cancel.
+        let log_prior = z
+            .f_square()?
+            .f_sum_dim_intlist(2, false, Kind::Float)?
+            .f_mul_scalar(-0.5)?;
+        let log_posterior = draws
+            .f_square()?
+            .f_sum_dim_intlist(1, false, Kind::Float)?
+            .f_unsqueeze(0)?
+            .f_add(&logvar.f_sum_dim_intlist(1, true, Kind::Float)?)?
+            .f_mul_scalar(-0.5)?;
+        Ok(log_px
+            .f_add(&log_prior)?
+            .f_sub(&log_posterior)?
+            .f_logsumexp([1], false)?
+            .f_sub_scalar((k as f64).ln())?)
+    }
+
+    /// Rows per pass of [`Vae::log_likelihood`] with `k` draws, for rows of `width` values.
+    pub fn likelihood_chunk(width: usize, k: i64) -> i64 {
+        (crate::model::chunk_rows(width.max(256)) as i64 / k.max(1)).max(1)
+    }
+
+    /// The outlier threshold fit set (NaN for a model fitted before thresholds existed).
+    pub fn offset(&self) -> Result<f64> {
+        Ok(f64::try_from(&self.offset.f_view([])?)?)
+    }
+
+    /// Sets the outlier threshold: the `contamination` quantile of the training rows'
+    /// log-likelihoods (of at most [`THRESHOLD_ROWS`] evenly spaced ones).
+    fn set_offset(&mut self, rows: &Rows) -> Result<()> {
+        let _guard = tch::no_grad_guard();
+        let n = rows.len();
+        let picked = if n > THRESHOLD_ROWS {
+            let step = Tensor::f_arange(THRESHOLD_ROWS, (Kind::Int64, self.vs.device()))?
+                .f_mul_scalar(n)?
+                .f_floor_divide_scalar(THRESHOLD_ROWS)?;
+            rows.select(&step)?
+        } else {
+            rows.slice(0, n)?
+        };
+        let draws = self.likelihood_draws(LIKELIHOOD_SAMPLES)?;
+        let chunk = Self::likelihood_chunk(picked.x.size()[1] as usize, LIKELIHOOD_SAMPLES);
+        let mut values = Vec::new();
+        let mut start = 0;
+        while start < picked.len() {
+            let size = chunk.min(picked.len() - start);
+            let part = picked.slice(start, size)?;
+            values.push(self.log_likelihood(&part.x, part.classes.as_ref(), &draws)?);
+            start += size;
+        }
+        let all = Tensor::f_cat(&values, 0)?.f_to_kind(Kind::Double)?;
+        let threshold = all.f_quantile_scalar(self.contamination, None, false, "linear")?;
+        let _ = self.offset.f_fill_(f64::try_from(threshold)?)?;
+        Ok(())
+    }
+
     /// Per-row negative ELBO (with this model's beta), evaluated at the posterior mean.
     pub fn negative_elbo(&self, x: &Tensor, classes: Option<&Tensor>) -> Result<Tensor> {
         let terms = self.elbo_terms(x, classes, false, false)?;
@@ -315,16 +450,14 @@ impl Vae {
     }
 }
 
-/// Per-row Bernoulli cross-entropy of unit-range targets less the targets' own entropy.
-fn bernoulli_terms(logits: &Tensor, x: &Tensor) -> Result<Tensor> {
+/// Bernoulli cross-entropy of unit-range targets less the targets' own entropy, per value.
+fn bernoulli_parts(logits: &Tensor, x: &Tensor) -> Result<Tensor> {
     let cross_entropy =
         logits.f_binary_cross_entropy_with_logits::<Tensor>(x, None, None, Reduction::None)?;
     let p = x.f_clamp(0.0, 1.0)?;
     let q = p.f_neg()?.f_add_scalar(1.0)?;
     let neg_entropy = p.f_xlogy(&p)?.f_add(&q.f_xlogy(&q)?)?;
-    Ok(cross_entropy
-        .f_add(&neg_entropy)?
-        .f_sum_dim_intlist(1, false, Kind::Float)?)
+    Ok(cross_entropy.f_add(&neg_entropy)?)
 }
 
 impl Trainable for Vae {
@@ -397,6 +530,16 @@ impl Trainable for Vae {
 
     fn budget(&self) -> Budget {
         self.budget
+    }
+
+    fn begin_fit(&mut self, _rows: &Rows) -> Result<()> {
+        let _guard = tch::no_grad_guard();
+        let _ = self.offset.f_fill_(f64::NAN)?;
+        Ok(())
+    }
+
+    fn end_fit(&mut self, rows: &Rows) -> Result<()> {
+        self.set_offset(rows)
     }
 
     fn health(&self, stats: &EpochStats) -> Option<String> {
@@ -475,6 +618,8 @@ impl Network for Vae {
                 )
             })
             .transpose()?;
+        let mut offset = root.f_zeros_no_train("anomaly_offset", &[1])?;
+        let _ = offset.f_fill_(f64::NAN)?;
         let budget = match decoder {
             Decoder::Mlp(_) => profile.mlp_budget,
             Decoder::Conv(_) => Budget {
@@ -492,6 +637,8 @@ impl Network for Vae {
             budget,
             blocks: layout.blocks.clone(),
             log_sigma,
+            offset,
+            contamination: config.contamination,
             adam: None,
         })
     }

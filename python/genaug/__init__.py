@@ -12,6 +12,7 @@ from typing import Any
 # native module then links against that same library.
 import torch as _torch  # noqa: F401
 
+from genaug import metrics
 from genaug._core import GAN, VAE, _after_fork, _before_fork, cuda_is_available, from_bytes, load
 from genaug.exceptions import (
     CheckpointError,
@@ -48,6 +49,7 @@ __all__ = [
     "cuda_is_available",
     "from_bytes",
     "load",
+    "metrics",
 ]
 
 

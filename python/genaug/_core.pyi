@@ -5,7 +5,16 @@ from typing import Any, Literal, final, overload
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["GAN", "VAE", "_after_fork", "_before_fork", "cuda_is_available", "from_bytes", "load"]
+__all__ = [
+    "GAN",
+    "VAE",
+    "_after_fork",
+    "_before_fork",
+    "_metric",
+    "cuda_is_available",
+    "from_bytes",
+    "load",
+]
 
 _Count = int | np.integer[Any]
 
@@ -85,6 +94,15 @@ class GAN:
         labels: None = None,
         strategy: Literal["balance"] | Mapping[_Label, int] | None = None,
     ) -> _Rows: ...
+    def evaluate(
+        self,
+        x: npt.ArrayLike | Any,
+        n: _Count | None = None,
+        *,
+        seed: int | None = None,  # None: 0
+        train: npt.ArrayLike | Any = None,
+        k: int = 5,
+    ) -> dict[str, float]: ...
     def save(self, path: str | PathLike[str], *, include_optimizer: bool = True) -> None: ...
     def to_bytes(self, *, include_optimizer: bool = True) -> bytes: ...
     @property
@@ -114,6 +132,7 @@ class VAE:
         seed: int | None = ...,  # 0
         *,
         free_bits: float | None = None,  # None: 1.5; 0 for tables
+        contamination: float = ...,  # 0.1
     ) -> VAE: ...
     def fit(
         self,
@@ -174,6 +193,46 @@ class VAE:
     def decode(self, z: npt.ArrayLike, y: npt.ArrayLike | None = None) -> _Rows: ...
     def reconstruct(self, x: npt.ArrayLike, y: npt.ArrayLike | None = None) -> _Rows: ...
     def score(self, x: npt.ArrayLike, y: npt.ArrayLike | None = None) -> np.ndarray: ...
+    def score_samples(
+        self,
+        x: npt.ArrayLike,
+        y: npt.ArrayLike | None = None,
+        *,
+        k: int = ...,  # 50
+    ) -> np.ndarray: ...
+    def decision_function(
+        self,
+        x: npt.ArrayLike,
+        y: npt.ArrayLike | None = None,
+        *,
+        k: int = ...,  # 50
+    ) -> np.ndarray: ...
+    def predict(
+        self,
+        x: npt.ArrayLike,
+        y: npt.ArrayLike | None = None,
+        *,
+        k: int = ...,  # 50
+    ) -> np.ndarray: ...
+    @property
+    def offset_(self) -> float: ...
+    def impute(
+        self,
+        x: npt.ArrayLike | Any,
+        y: npt.ArrayLike | None = None,
+        *,
+        n_draws: int | None = None,
+        seed: int | None = None,  # None: 0
+    ) -> Any: ...
+    def evaluate(
+        self,
+        x: npt.ArrayLike | Any,
+        n: _Count | None = None,
+        *,
+        seed: int | None = None,  # None: 0
+        train: npt.ArrayLike | Any = None,
+        k: int = 5,
+    ) -> dict[str, float]: ...
     def save(self, path: str | PathLike[str], *, include_optimizer: bool = True) -> None: ...
     def to_bytes(self, *, include_optimizer: bool = True) -> bytes: ...
     @property
@@ -192,5 +251,16 @@ class VAE:
 def load(path: str | PathLike[str]) -> GAN | VAE: ...
 def from_bytes(data: bytes | bytearray | memoryview) -> GAN | VAE: ...
 def cuda_is_available() -> bool: ...
+def _metric(
+    which: str,
+    real: np.ndarray,
+    generated: np.ndarray,
+    train: np.ndarray | None,
+    discrete: list[bool],
+    names: list[str],
+    standardize: bool,
+    k: int,
+    bandwidth: float | None,
+) -> Any: ...
 def _before_fork() -> None: ...
 def _after_fork() -> None: ...

@@ -198,6 +198,24 @@ def fit_frame(
     return values, kinds, [c["name"] for c in spec["columns"]], json.dumps(spec), labels
 
 
+def describe(frame: Any) -> list[dict[str, Any]]:
+    """Each column's spec (what metrics read a frame's columns as)."""
+    if frame.columns.has_duplicates:
+        dupes = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
+        raise ShapeError(f"the DataFrame has duplicate column names {dupes}")
+    return [_describe(str(name), frame[name]) for name in frame.columns]
+
+
+def matrix(frame: Any, entries: list[dict[str, Any]], what: str) -> np.ndarray:
+    """The values of a frame with the columns ``entries`` describe (in any order), discrete
+    columns as codes, -1 for a value the spec lacks."""
+    names = [str(c) for c in frame.columns]
+    expected = [e["name"] for e in entries]
+    if sorted(names) != sorted(expected):
+        raise ShapeError(f"{what} has columns {names}, not {expected}")
+    return _matrix(frame, {"columns": entries}, "keep")
+
+
 def _matrix(frame: Any, spec: dict[str, Any], unseen: str) -> np.ndarray:
     columns = [_column_values(entry, frame[entry["name"]], unseen) for entry in spec["columns"]]
     return np.ascontiguousarray(np.stack(columns, axis=1), dtype=np.float64)
@@ -312,3 +330,14 @@ def augmented(batch: Any, new_values: np.ndarray, spec_json: str, new_labels: An
             batch = batch.assign(**{name: old.astype(kind)})
             new[name] = fresh.astype(kind)
     return pd.concat([batch, new[batch.columns]], axis=0)
+
+
+def fill_gaps(frame: Any, imputed: Any) -> Any:
+    """A copy of ``frame`` with its missing cells taken from ``imputed`` (a frame of the same
+    columns); observed cells are kept as they are."""
+    out = frame.copy()
+    for name in imputed.columns:
+        gaps = out[name].isna()
+        if gaps.any():
+            out[name] = out[name].where(~gaps, imputed[name])
+    return out

@@ -226,3 +226,12 @@ pub fn augmented<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     module(py)?.call_method1("augmented", (batch, new, frame, new_labels))
 }
+
+/// A copy of the frame `x` with its missing cells from `imputed`.
+pub fn fill_gaps<'py>(
+    py: Python<'py>,
+    x: &Bound<'py, PyAny>,
+    imputed: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    module(py)?.call_method1("fill_gaps", (x, imputed))
+}

@@ -3,6 +3,7 @@
 pub(crate) mod convert;
 pub(crate) mod frame;
 pub mod gan;
+pub mod metrics;
 mod monitor;
 mod shared;
 pub mod vae;

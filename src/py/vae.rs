@@ -7,11 +7,14 @@ use super::frame;
 use super::shared::{check_seed, entry, shared_methods, Shared};
 use crate::data::Array;
 use crate::device::parse_device;
+use crate::error::Error;
 use crate::handle::Access;
+use crate::impute::{self, Fill};
 use crate::inference;
 use crate::model::Model;
 use crate::nets::Arch;
-use crate::vae::{Vae, VaeConfig};
+use crate::seed::derive;
+use crate::vae::{Vae, VaeConfig, DEFAULT_CONTAMINATION, LIKELIHOOD_SAMPLES};
 use numpy::PyArray1;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
@@ -77,6 +80,19 @@ impl PyVae {
         }
     }
 
+    /// One value per row of `x`, computed by `f` with the GIL released, as a NumPy vector.
+    fn per_row<'py, T: numpy::Element + Send>(
+        &self,
+        py: Python<'py>,
+        x: &Bound<'py, PyAny>,
+        y: Option<&Bound<'py, PyAny>>,
+        f: impl FnOnce(&Model<Vae>, &Array, Option<&[i64]>) -> crate::error::Result<Vec<T>> + Send,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (rows, labels) = self.inputs(py, x, y, false)?;
+        let values = py.detach(|| self.shared_handle_read(|m| f(m, &rows, labels.as_deref())))?;
+        Ok(PyArray1::from_vec(py, values).into_any())
+    }
+
     fn shared_handle_read<R>(
         &self,
         f: impl FnOnce(&Model<Vae>) -> crate::error::Result<R>,
@@ -88,7 +104,8 @@ impl PyVae {
 #[pymethods]
 impl PyVae {
     #[new]
-    #[pyo3(signature = (latent_dim=None, hidden=None, beta=1.0, arch="auto", device="auto", seed=None, *, free_bits=None))]
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (latent_dim=None, hidden=None, beta=1.0, arch="auto", device="auto", seed=None, *, free_bits=None, contamination=DEFAULT_CONTAMINATION))]
     fn new(
         latent_dim: Option<&Bound<'_, PyAny>>,
         hidden: Option<&Bound<'_, PyAny>>,
@@ -97,6 +114,7 @@ impl PyVae {
         device: &str,
         seed: Option<&Bound<'_, PyAny>>,
         free_bits: Option<f64>,
+        contamination: f64,
     ) -> PyResult<Self> {
         entry(|| {
             let defaults = VaeConfig::default();
@@ -107,6 +125,7 @@ impl PyVae {
                 beta,
                 arch: Arch::parse(arch)?,
                 free_bits,
+                contamination,
             };
             config.validate()?;
             let seed = check_seed(Some(seed))?.unwrap_or_default();
@@ -188,24 +207,115 @@ impl PyVae {
         x: &Bound<'py, PyAny>,
         y: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
+        entry(|| self.per_row(py, x, y, inference::score))
+    }
+
+    /// Per-row anomaly scores, higher for more normal rows (scikit-learn's `score_samples`):
+    /// the importance-weighted estimate of each row's log-likelihood with `k` latent draws.
+    #[pyo3(signature = (x, y=None, *, k=LIKELIHOOD_SAMPLES))]
+    fn score_samples<'py>(
+        &self,
+        py: Python<'py>,
+        x: &Bound<'py, PyAny>,
+        y: Option<&Bound<'py, PyAny>>,
+        k: i64,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        entry(|| self.per_row(py, x, y, |m, x, l| inference::score_samples(m, x, l, k)))
+    }
+
+    /// `score_samples(x) - offset_`: negative for the rows `predict` calls outliers.
+    #[pyo3(signature = (x, y=None, *, k=LIKELIHOOD_SAMPLES))]
+    fn decision_function<'py>(
+        &self,
+        py: Python<'py>,
+        x: &Bound<'py, PyAny>,
+        y: Option<&Bound<'py, PyAny>>,
+        k: i64,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        entry(|| self.per_row(py, x, y, |m, x, l| inference::decision_function(m, x, l, k)))
+    }
+
+    /// `x` with its gaps (NaN entries, missing cells) filled, observed values kept; with
+    /// `n_draws`, that many random imputations, stacked (a list of frames for a frame).
+    #[pyo3(signature = (x, y=None, *, n_draws=None, seed=None))]
+    fn impute<'py>(
+        &self,
+        py: Python<'py>,
+        x: &Bound<'py, PyAny>,
+        y: Option<&Bound<'py, PyAny>>,
+        n_draws: Option<i64>,
+        seed: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         entry(|| {
+            let seed = check_seed(read_opt_int(seed, "seed")?)?.unwrap_or(0);
+            let fills = match n_draws {
+                None => vec![Fill::Expected],
+                Some(n) if n >= 1 => (0..n as u64).map(|i| Fill::Draw(derive(seed, i))).collect(),
+                Some(n) => {
+                    return Err(Error::Parameter(format!("n_draws must be >= 1, got {n}")).into())
+                }
+            };
             let (rows, labels) = self.inputs(py, x, y, false)?;
-            let scores = py.detach(|| {
-                self.shared_handle_read(|m| inference::score(m, &rows, labels.as_deref()))
-            })?;
-            Ok(PyArray1::from_vec(py, scores).into_any())
+            let frame = self.shared.frame(py).is_some();
+            let numpy = py.import("numpy")?;
+            let original = if frame {
+                x.clone()
+            } else {
+                numpy.call_method1("asarray", (x,))?
+            };
+            let mut out = Vec::with_capacity(fills.len());
+            for fill in fills {
+                let imputed = self.rows_out(py, labels.as_deref(), |m, sink| {
+                    impute::impute(m, &rows, labels.as_deref(), fill, sink)
+                })?;
+                out.push(if frame {
+                    frame::fill_gaps(py, &original, &imputed)?
+                } else {
+                    let gaps = numpy.call_method1("isnan", (&original,))?;
+                    let dtype = imputed.getattr("dtype")?;
+                    numpy
+                        .call_method1("where", (gaps, &imputed, &original))?
+                        .call_method1("astype", (dtype,))?
+                });
+            }
+            match (n_draws, frame) {
+                (None, _) => Ok(out.remove(0)),
+                (Some(_), true) => Ok(pyo3::types::PyList::new(py, out)?.into_any()),
+                (Some(_), false) => numpy.call_method1("stack", (out,)),
+            }
         })
+    }
+
+    /// +1 for inliers and -1 for outliers, int64.
+    #[pyo3(signature = (x, y=None, *, k=LIKELIHOOD_SAMPLES))]
+    fn predict<'py>(
+        &self,
+        py: Python<'py>,
+        x: &Bound<'py, PyAny>,
+        y: Option<&Bound<'py, PyAny>>,
+        k: i64,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        entry(|| self.per_row(py, x, y, |m, x, l| inference::predict(m, x, l, k)))
+    }
+
+    /// The outlier threshold on `score_samples` that fit set: the `contamination` quantile of
+    /// the training rows' scores.
+    #[getter]
+    fn offset_(&self, py: Python<'_>) -> PyResult<f64> {
+        entry(|| Ok(py.detach(|| self.shared_handle_read(inference::offset))?))
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         entry(|| {
             let (c, fitted) = self.shared.status(py, |st| (st.config.clone(), st.fitted));
             Ok(format!(
-                "VAE(latent_dim={}, hidden={}, beta={:?}, free_bits={}, arch={:?}, fitted={})",
+                "VAE(latent_dim={}, hidden={}, beta={:?}, free_bits={}, contamination={:?}, arch={:?}, \
+                 fitted={})",
                 c.latent_dim,
                 repr_optional(&c.hidden),
                 c.beta,
                 repr_optional(&c.free_bits),
+                c.contamination,
                 format!("{:?}", c.arch).to_lowercase(),
                 if fitted { "True" } else { "False" }
             ))

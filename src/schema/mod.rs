@@ -9,6 +9,7 @@
 
 mod blocks;
 pub mod frame;
+mod gaps;
 mod minmax;
 pub mod quantile;
 

@@ -1,4 +1,4 @@
-//! Sample-quality measures.
+//! Quick tensor measures of a batch of samples, for the GAN's mode-collapse probe.
 
 use crate::error::Result;
 use tch::{Kind, Tensor};

@@ -1,0 +1,98 @@
+"""Filling missing values: VAE.impute and the scikit-learn transformer genaug.sklearn.VAEImputer."""
+
+from __future__ import annotations
+
+import genaug
+import numpy as np
+import pandas as pd
+import pytest
+from genaug.sklearn import VAEImputer
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+
+
+@pytest.fixture(scope="module")
+def digits() -> tuple[genaug.VAE, np.ndarray, np.ndarray, np.ndarray]:
+    """A default VAE fitted on the digits training split; the test split, with 20% of its
+    pixels removed, and which ones."""
+    x, y = load_digits(return_X_y=True)
+    x_train, x_test = train_test_split(x, test_size=0.3, random_state=0, stratify=y)[:2]
+    removed = np.random.default_rng(0).random(x_test.shape) < 0.2
+    model = genaug.VAE(seed=0).fit(x_train, progress=False)
+    return model, x_test, np.where(removed, np.nan, x_test), removed
+
+
+def test_impute_fills_gaps_and_keeps_observed_values(digits):
+    model, truth, gappy, removed = digits
+    before = gappy.copy()
+    filled = model.impute(gappy)
+    np.testing.assert_array_equal(gappy, before)  # the input is not changed
+    assert filled.shape == gappy.shape and filled.dtype == np.float64
+    assert not np.isnan(filled).any()
+    np.testing.assert_array_equal(filled[~removed], truth[~removed])
+    assert filled.min() >= 0.0 and filled.max() <= 16.0
+    np.testing.assert_array_equal(model.impute(gappy), filled)  # deterministic
+
+
+def test_impute_beats_column_means_by_a_clear_margin(digits):
+    model, truth, gappy, removed = digits
+    means = np.where(removed, np.nanmean(gappy, axis=0), gappy)
+
+    def rmse(x: np.ndarray) -> float:
+        return float(np.sqrt(np.mean((x[removed] - truth[removed]) ** 2)))
+
+    assert rmse(model.impute(gappy)) < 0.7 * rmse(means), (rmse(model.impute(gappy)), rmse(means))
+
+
+def test_multiple_imputations_differ_only_in_the_gaps(digits):
+    model, truth, gappy, removed = digits
+    draws = model.impute(gappy[:50], n_draws=4, seed=1)
+    assert draws.shape == (4, 50, 64)
+    for d in draws:
+        np.testing.assert_array_equal(d[~removed[:50]], truth[:50][~removed[:50]])
+    assert not np.array_equal(draws[0], draws[1])
+    np.testing.assert_array_equal(model.impute(gappy[:50], n_draws=4, seed=1), draws)
+    with pytest.raises(genaug.ParameterError, match="n_draws"):
+        model.impute(gappy, n_draws=0)
+
+
+def test_impute_fills_missing_cells_of_a_frame():
+    rng = np.random.default_rng(0)
+    n = 300
+    kind = rng.choice(["a", "b", "c"], n)
+    size = np.where(kind == "a", 1.0, np.where(kind == "b", 5.0, 9.0)) + rng.normal(0, 0.3, n)
+    counts = rng.integers(0, 5, n)
+    frame = pd.DataFrame({"size": size, "kind": pd.Categorical(kind), "count": counts})
+    model = genaug.VAE(seed=0).fit(frame, progress=False)
+    gappy = frame.copy()
+    gappy.loc[:49, "size"] = np.nan
+    gappy.loc[50:99, "kind"] = np.nan
+    filled = model.impute(gappy)
+    assert list(filled.dtypes) == list(frame.dtypes)
+    assert not filled.isna().any().any()
+    pd.testing.assert_frame_equal(filled.iloc[100:], frame.iloc[100:])
+    assert set(filled["kind"]) <= {"a", "b", "c"}
+    # Sizes filled from each row's kind land near that kind's mean.
+    error = np.abs(filled["size"][:50] - frame["size"][:50]).mean()
+    assert error < 0.5 * np.abs(frame["size"][:50] - frame["size"].mean()).mean()
+
+
+def test_the_imputer_is_a_scikit_learn_transformer(digits):
+    _, truth, gappy, removed = digits
+    imputer = VAEImputer(epochs=5, seed=0)
+    assert clone(imputer).get_params() == imputer.get_params()
+    imputer.set_params(epochs=3)
+    assert imputer.get_params()["epochs"] == 3
+    x, y = load_digits(return_X_y=True)
+    x_gappy = np.where(np.random.default_rng(1).random(x.shape) < 0.2, np.nan, x)
+    pipe = make_pipeline(VAEImputer(epochs=3, seed=0), LogisticRegression(max_iter=50))
+    pipe.fit(x_gappy[:1200], y[:1200])
+    assert pipe.score(x_gappy[1200:], y[1200:]) > 0.8
+    filled = pipe[0].transform(gappy)
+    assert not np.isnan(filled).any()
+    np.testing.assert_array_equal(filled[~removed], truth[~removed])
+    with pytest.raises(genaug.DataError, match="no observed value"):
+        VAEImputer(epochs=1).fit(np.full((10, 2), np.nan))
