@@ -42,7 +42,10 @@ fn each_chunk(
     model.check_rows(x, what)?;
     // Labels are checked whole, before any work.
     model.encode_labels_checked(labels, x.rows())?;
-    let step = step.unwrap_or_else(|| chunk_rows(model.fitted().map_or(1, |f| f.layout.width())));
+    let step = match step {
+        Some(step) => step,
+        None => chunk_rows(model.fitted()?.layout.width()),
+    };
     let _guard = tch::no_grad_guard();
     let mut start = 0;
     while start < x.rows() {

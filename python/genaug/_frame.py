@@ -156,6 +156,12 @@ def _check_columns(frame: Any, spec: dict[str, Any], what: str) -> None:
             )
 
 
+def _check_unique_names(frame: Any) -> None:
+    if frame.columns.has_duplicates:
+        dupes = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
+        raise ShapeError(f"the DataFrame has duplicate column names {dupes}")
+
+
 def fit_frame(
     frame: Any, y: Any, discrete_columns: Any
 ) -> tuple[np.ndarray, list[str], list[str], str, np.ndarray | None]:
@@ -166,9 +172,7 @@ def fit_frame(
             "discrete_columns is for NumPy arrays; a DataFrame's columns say what they are "
             "(make a column discrete with .astype('category'))"
         )
-    if frame.columns.has_duplicates:
-        dupes = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
-        raise ShapeError(f"the DataFrame has duplicate column names {dupes}")
+    _check_unique_names(frame)
     if len(frame.columns) == 0:
         raise ShapeError("the DataFrame has no columns")
     spec: dict[str, Any] = {"columns": []}
@@ -200,9 +204,7 @@ def fit_frame(
 
 def describe(frame: Any) -> list[dict[str, Any]]:
     """Each column's spec (what metrics read a frame's columns as)."""
-    if frame.columns.has_duplicates:
-        dupes = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
-        raise ShapeError(f"the DataFrame has duplicate column names {dupes}")
+    _check_unique_names(frame)
     return [_describe(str(name), frame[name]) for name in frame.columns]
 
 

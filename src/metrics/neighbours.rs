@@ -100,10 +100,10 @@ fn exact_nearest(a: &Tensor, b: &Tensor, candidates: &Tensor, k: i64) -> Result<
 }
 
 /// Squared distances `(B, M)` between the rows of `a` `(B, D)` and of `b` `(M, D)`, whose squared
-/// norms are `b_norms`.
-fn squared_distances(a: &Tensor, b: &Tensor, b_norms: &Tensor) -> Result<Tensor> {
+/// norms are `a_norms` and `b_norms`.
+fn squared_distances(a: &Tensor, a_norms: &Tensor, b: &Tensor, b_norms: &Tensor) -> Result<Tensor> {
     let mut d = a.f_mul_scalar(-2.0)?.f_matmul(&b.f_tr()?)?;
-    let _ = d.f_add_(&squared_norms(a)?.f_unsqueeze(1)?)?;
+    let _ = d.f_add_(&a_norms.f_unsqueeze(1)?)?;
     let _ = d.f_add_(&b_norms.f_unsqueeze(0)?)?;
     let _ = d.f_clamp_min_(0.0)?;
     Ok(d)
@@ -133,7 +133,12 @@ pub fn within(set: &Set, k: i64, bandwidth: Option<f64>, interrupt: Interrupt) -
     while start < n {
         interrupt()?;
         let size = BLOCK.min(n - start);
-        let d = squared_distances(&x.f_narrow(0, start, size)?, x, &norms)?;
+        let d = squared_distances(
+            &x.f_narrow(0, start, size)?,
+            &norms.f_narrow(0, start, size)?,
+            x,
+            &norms,
+        )?;
         if let Some(bandwidth) = bandwidth {
             kernel += kernel_sum(&d, bandwidth)?;
         }
@@ -188,7 +193,7 @@ pub fn cross(
     interrupt: Interrupt,
 ) -> Result<Cross> {
     let (x, y, n, m) = (&xs.fast, &ys.fast, xs.rows(), ys.rows());
-    let y_norms = squared_norms(y)?;
+    let (x_norms, y_norms) = (squared_norms(x)?, squared_norms(y)?);
     let y_max_norm = if m > 0 {
         f64::try_from(y_norms.f_max()?)?
     } else {
@@ -205,13 +210,14 @@ pub fn cross(
     while start < n {
         interrupt()?;
         let size = BLOCK.min(n - start);
-        let d = squared_distances(&x.f_narrow(0, start, size)?, y, &y_norms)?;
+        let block_norms = x_norms.f_narrow(0, start, size)?;
+        let d = squared_distances(&x.f_narrow(0, start, size)?, &block_norms, y, &y_norms)?;
+        let rows = xs.exact.f_narrow(0, start, size)?;
         if let Some(bandwidth) = bandwidth {
             kernel += kernel_sum(&d, bandwidth)?;
         }
         if k > 0 {
             let candidates = d.f_topk(spare.min(m), 1, false, false)?.1;
-            let rows = xs.exact.f_narrow(0, start, size)?;
             x_nearest.push(exact_nearest(&rows, &ys.exact, &candidates, k)?);
             let (values, index) = d.f_topk(spare.min(size), 0, false, false)?;
             let index = index.f_add_scalar(start)?;
@@ -226,12 +232,9 @@ pub fn cross(
             });
         }
         if let Some(balls) = &balls {
-            let rows = xs.exact.f_narrow(0, start, size)?;
             let x_radius = balls.x.f_narrow(0, start, size)?.f_unsqueeze(1)?;
             let y_radius = balls.y.f_unsqueeze(0)?;
-            let tolerance = ROUNDING
-                * (f64::try_from(squared_norms(&x.f_narrow(0, start, size)?)?.f_max()?)?
-                    + y_max_norm);
+            let tolerance = ROUNDING * (f64::try_from(block_norms.f_max()?)? + y_max_norm);
             let inside_y = strictly_inside(&d, &y_radius, tolerance, &rows, &ys.exact)?;
             x_inside.push(inside_y.f_any_dim(1, false)?);
             let counts = strictly_inside(&d, &x_radius, tolerance, &rows, &ys.exact)?
