@@ -47,6 +47,25 @@ def test_impute_beats_column_means_by_a_clear_margin(digits):
     assert rmse(model.impute(gappy)) < 0.7 * rmse(means), (rmse(model.impute(gappy)), rmse(means))
 
 
+def test_a_model_of_gappy_rows_imputes_from_what_it_saw_observed():
+    """Fitted with missing="model", a VAE learns each pixel from the rows that have it (not
+    from the gaps' placeholders) and stays an image model, so it imputes far better than means."""
+    x, y = load_digits(return_X_y=True)
+    x_train, x_test = train_test_split(x, test_size=0.3, random_state=0, stratify=y)[:2]
+    rng = np.random.default_rng(0)
+    train_gaps, test_gaps = rng.random(x_train.shape) < 0.2, rng.random(x_test.shape) < 0.2
+    gappy = np.where(test_gaps, np.nan, x_test)
+    model = genaug.VAE(seed=0).fit(
+        np.where(train_gaps, np.nan, x_train), missing="model", epochs=100, progress=False
+    )
+    means = np.where(test_gaps, np.nanmean(np.where(train_gaps, np.nan, x_train), axis=0), x_test)
+
+    def rmse(x: np.ndarray) -> float:
+        return float(np.sqrt(np.mean((x[test_gaps] - x_test[test_gaps]) ** 2)))
+
+    assert rmse(model.impute(gappy)) < 0.85 * rmse(means), (rmse(model.impute(gappy)), rmse(means))
+
+
 def test_multiple_imputations_differ_only_in_the_gaps(digits):
     model, truth, gappy, removed = digits
     draws = model.impute(gappy[:50], n_draws=4, seed=1)

@@ -13,6 +13,11 @@ pub struct Blocks {
     pub normal: i64,
     /// The width of each one-hot block, in order.
     pub categorical: Vec<i64>,
+    /// `(value, present)` for each continuous value with a modelled missing-value indicator:
+    /// its model-space position and that of its indicator's "present" slot. A missing value's
+    /// position holds a placeholder, which the likelihood ignores.
+    #[serde(default)]
+    pub presence: Vec<(i64, i64)>,
 }
 
 impl Blocks {
@@ -30,6 +35,12 @@ impl Blocks {
 
     pub fn is_all_unit(&self) -> bool {
         self.normal == 0 && self.categorical.is_empty()
+    }
+
+    /// Every value a unit-range column, some with a missing-value indicator (the only one-hot
+    /// blocks).
+    pub fn values_all_unit(&self) -> bool {
+        self.normal == 0 && self.categorical.len() == self.presence.len()
     }
 
     /// `(N, width)` rows with `unit` applied to the unit part, `normal` to the normal part and

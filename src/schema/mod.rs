@@ -197,6 +197,7 @@ impl Schema {
             unit: units as i64,
             normal: normals as i64,
             categorical: Vec::new(),
+            presence: Vec::new(),
         };
         let (mut next_unit, mut next_normal) = (0, units);
         let mut next_block = units + normals;
@@ -222,6 +223,9 @@ impl Schema {
                 next_block += width as usize;
                 at
             });
+            if let (Slot::Unit(p) | Slot::Normal(p), Some(block)) = (slot, block) {
+                blocks.presence.push((p as i64, block.start as i64));
+            }
             slots.push((slot, block));
         }
         Ok(Schema {
@@ -596,7 +600,8 @@ mod tests {
             Blocks {
                 unit: 0,
                 normal: 2,
-                categorical: vec![2, 2]
+                categorical: vec![2, 2],
+                presence: vec![(0, 2)],
             }
         );
     }
