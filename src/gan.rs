@@ -17,8 +17,8 @@ use crate::error::{Error, Result};
 use crate::metrics::{mean_pairwise_distance, mmd};
 use crate::model::{Layout, Network};
 use crate::nets::{
-    check_parameters, conv_feature_width, dcgan_init, mlp_widths, trainable_under, with_classes,
-    Activation, Arch, ConvDecoder, ConvEncoder, Linear, Mlp,
+    check_parameters, conv_feature_width, dcgan_init, in_row_blocks, mlp_widths, trainable_under,
+    with_classes, Activation, Arch, ConvDecoder, ConvEncoder, Linear, Mlp,
 };
 use crate::optim::{check_lr, Adam, OptimiserState};
 use crate::rng;
@@ -396,7 +396,12 @@ impl Trainable for Gan {
         let real = self.real_rows(x)?;
         let rows = real.size()[0];
         let z = rng::normal(&[rows, self.latent_dim()], real.device())?;
-        let fake = run_generator(&self.generator, &self.blocks, &z, classes, true)?;
+        // The generator's graph is needed only on the batches where it steps.
+        let generator_steps = (self.critic_steps + 1).is_multiple_of(self.config.n_critic());
+        let fake = {
+            let _guard = (!generator_steps).then(tch::no_grad_guard);
+            run_generator(&self.generator, &self.blocks, &z, classes, true)?
+        };
         let held = fake.f_detach()?;
         let mut losses = Vec::new();
 
@@ -427,7 +432,7 @@ impl Trainable for Gan {
         losses.push(("d_loss", d_loss.f_detach()?));
         self.critic_steps += 1;
 
-        if self.critic_steps.is_multiple_of(self.config.n_critic()) {
+        if generator_steps {
             let g_loss = self.generator_loss(&self.discriminate(&fake, classes)?)?;
             self.optimisers()?.generator.backward_step(&g_loss)?;
             self.update_average(self.critic_steps / self.config.n_critic())?;
@@ -650,7 +655,7 @@ impl Network for Gan {
     fn generate(&self, n: i64, classes: Option<&Tensor>) -> Result<Tensor> {
         let _guard = tch::no_grad_guard();
         let z = rng::normal(&[n, self.latent_dim()], self.vs.device())?;
-        self.generate_rows(&z, classes)
+        in_row_blocks(&z, classes, |z, c| self.generate_rows(z, c))
     }
 }
 

@@ -6,11 +6,40 @@ use crate::rng;
 use tch::nn::{self, Path};
 use tch::Tensor;
 
-/// LeakyReLU with the DCGAN slope 0.2, as PReLU with a fixed slope (tch's `leaky_relu` has
-/// no slope argument, and max(x, 0.2x) is several times slower through autograd).
+/// LeakyReLU with the DCGAN slope 0.2. tch's `leaky_relu` has no slope argument, and PReLU
+/// with a fixed slope computes a slope gradient on every backward pass (12 times the cost on
+/// DCGAN activations). `leaky_relu_backward(grad_output: x, self: x)` is `x * (x > 0 ? 1 :
+/// 0.2)`, the same values bit for bit; with the mask's `self` detached, autograd
+/// differentiates only through `grad_output`, to the same gradient again.
 pub fn leaky_relu(x: &Tensor) -> Result<Tensor> {
-    let slope = Tensor::f_full([1], 0.2, (x.kind(), x.device()))?;
-    Ok(x.f_prelu(&slope)?)
+    Ok(x.f_detach()?.f_leaky_relu_backward(x, 0.2, false)?)
+}
+
+/// Rows per block of [`in_row_blocks`] on the CPU.
+const CPU_BLOCK_ROWS: i64 = 4096;
+
+/// `f(x, classes)` for a network that treats rows independently, computed on the CPU in blocks
+/// of at most 4,096 rows and concatenated, so that each layer's activations stay in cache
+/// (sampling digits' MLPs runs about twice as fast as in blocks of 65,536). Other devices take
+/// all rows at once.
+pub fn in_row_blocks(
+    x: &Tensor,
+    classes: Option<&Tensor>,
+    f: impl Fn(&Tensor, Option<&Tensor>) -> Result<Tensor>,
+) -> Result<Tensor> {
+    let rows = x.size()[0];
+    if rows <= CPU_BLOCK_ROWS || x.device() != tch::Device::Cpu {
+        return f(x, classes);
+    }
+    let mut parts = Vec::new();
+    let mut start = 0;
+    while start < rows {
+        let size = CPU_BLOCK_ROWS.min(rows - start);
+        let block_classes = classes.map(|c| c.f_narrow(0, start, size)).transpose()?;
+        parts.push(f(&x.f_narrow(0, start, size)?, block_classes.as_ref())?);
+        start += size;
+    }
+    Ok(Tensor::f_cat(&parts, 0)?)
 }
 
 /// A fully connected layer with PyTorch's default initialisation: weights and bias uniform in
@@ -391,6 +420,38 @@ impl ConvDecoder {
 mod tests {
     use super::*;
     use tch::{Device, Kind};
+
+    #[test]
+    fn leaky_relu_is_prelu_with_slope_0_2_to_the_bit() {
+        let values = [-3.0f32, -0.5, -0.0, 0.0, 1e-30, 0.7, 2.5, -1e-3];
+        let grad_out = Tensor::from_slice(&[0.3f32, -1.2, 2.0, 0.5, -0.7, 1.1, 0.9, -2.2]);
+        let run = |f: &dyn Fn(&Tensor) -> Tensor| {
+            let x = Tensor::from_slice(&values).set_requires_grad(true);
+            let y = f(&x);
+            (&y * &grad_out).sum(Kind::Float).backward();
+            (
+                Vec::<f32>::try_from(y.detach()).unwrap(),
+                Vec::<f32>::try_from(x.grad()).unwrap(),
+            )
+        };
+        let ours = run(&|x| leaky_relu(x).unwrap());
+        let prelu = run(&|x| x.prelu(&Tensor::from_slice(&[0.2f32])));
+        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&ours.0), bits(&prelu.0));
+        assert_eq!(bits(&ours.1), bits(&prelu.1));
+    }
+
+    #[test]
+    fn row_blocks_give_the_rows_of_one_call() {
+        let x = Tensor::randn([10_000, 3], (Kind::Float, Device::Cpu));
+        let classes = Tensor::randn([10_000, 2], (Kind::Float, Device::Cpu));
+        let f = |x: &Tensor, c: Option<&Tensor>| -> Result<Tensor> {
+            Ok(x.sum_dim_intlist(1, true, Kind::Float)
+                * c.unwrap().sum_dim_intlist(1, true, Kind::Float))
+        };
+        let whole = f(&x, Some(&classes)).unwrap();
+        assert!(in_row_blocks(&x, Some(&classes), f).unwrap().equal(&whole));
+    }
 
     #[test]
     fn mlp_maps_widths() {

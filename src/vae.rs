@@ -13,8 +13,8 @@ use crate::budget::{Budget, DEFAULT_BATCH_SIZE};
 use crate::error::{Error, Result};
 use crate::model::{Layout, Network};
 use crate::nets::{
-    check_parameters, conv_feature_width, mlp_widths, trainable_under, with_classes, Arch,
-    ConvDecoder, ConvEncoder, Linear, Mlp,
+    check_parameters, conv_feature_width, in_row_blocks, mlp_widths, trainable_under, with_classes,
+    Arch, ConvDecoder, ConvEncoder, Linear, Mlp,
 };
 use crate::optim::{Adam, OptimiserState};
 use crate::rng;
@@ -676,7 +676,9 @@ impl Network for Vae {
     fn generate(&self, n: i64, classes: Option<&Tensor>) -> Result<Tensor> {
         let _guard = tch::no_grad_guard();
         let z = rng::normal(&[n, self.latent_dim], self.vs.device())?;
-        self.decode_rows(&z, classes, true)
+        // Every random draw over all rows at once, so that blocks do not change the stream.
+        let logits = in_row_blocks(&z, classes, |z, c| self.decode_logits(z, c, false))?;
+        self.decode_rows_from_logits(&logits, true)
     }
 }
 

@@ -152,6 +152,9 @@ pub struct SchemaRecord {
 }
 
 /// A column's one-hot block: its index among the blocks and its first model-space position.
+/// Rows per block of [`Schema::encode`].
+const ENCODE_BLOCK_ROWS: usize = 16_384;
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct BlockAt {
     index: usize,
@@ -351,14 +354,49 @@ impl Schema {
     /// training range in all (those values enter model space held at the range's ends).
     pub fn encode(&self, x: &Array, what: &str, device: Device) -> Result<(Tensor, Vec<f64>)> {
         self.check_values(x, what)?;
+        let width = self.columns().max(1);
+        let model_width = self.blocks.width();
+        let rows = x.rows();
+        // Filled a block of rows at a time, so that the rows are held once in model space
+        // (with one block's values besides) rather than twice.
+        let encoded = Tensor::f_empty([rows as i64, model_width], (Kind::Float, Device::Cpu))?;
+        let mut excess = vec![0f64; rows];
+        let mut start = 0;
+        while start < rows {
+            let end = rows.min(start + ENCODE_BLOCK_ROWS);
+            let block = self.encode_rows(
+                &x.values[start * width..end * width],
+                start,
+                what,
+                &mut excess[start..end],
+            )?;
+            encoded
+                .f_narrow(0, start as i64, (end - start) as i64)?
+                .f_copy_(
+                    &Tensor::f_from_slice(&block)?
+                        .f_reshape([(end - start) as i64, model_width])?,
+                )?;
+            start = end;
+        }
+        Ok((encoded.f_to_device(device)?, excess))
+    }
+
+    /// The model-space values of rows `values` (the first being row `first_row` of `what`),
+    /// adding each row's excess to `excess`.
+    fn encode_rows(
+        &self,
+        values: &[f32],
+        first_row: usize,
+        what: &str,
+        excess: &mut [f64],
+    ) -> Result<Vec<f32>> {
         let columns = &self.record.columns;
         let width = self.columns();
         let model_width = self.blocks.width() as usize;
-        let rows = x.rows();
-        let mut out = vec![0f32; rows * model_width];
-        let mut excess = vec![0f64; rows];
-        for (r, row) in x.values.chunks(width.max(1)).enumerate() {
-            let target = &mut out[r * model_width..(r + 1) * model_width];
+        let mut out = vec![0f32; excess.len() * model_width];
+        for (i, row) in values.chunks(width.max(1)).enumerate() {
+            let r = first_row + i;
+            let target = &mut out[i * model_width..(i + 1) * model_width];
             for (j, (&v, column)) in row.iter().zip(columns).enumerate() {
                 let (slot, block) = self.slots[j];
                 let missing = v.is_nan();
@@ -366,7 +404,7 @@ impl Schema {
                     Column::Unit { low, high, .. } => {
                         let span = if high > low { high - low } else { 1.0 };
                         let unit = if missing { 0.5 } else { (v - low) / span };
-                        excess[r] += (unit - unit.clamp(0.0, 1.0)).abs() as f64;
+                        excess[i] += (unit - unit.clamp(0.0, 1.0)).abs() as f64;
                         unit.clamp(0.0, 1.0)
                     }
                     Column::Normal { points, .. } => {
@@ -375,7 +413,7 @@ impl Schema {
                         } else {
                             let (low, high) = (points[0], points[points.len() - 1]);
                             let span = if high > low { high - low } else { 1.0 };
-                            excess[r] += ((v - v.clamp(low, high)) / span).abs() as f64;
+                            excess[i] += ((v - v.clamp(low, high)) / span).abs() as f64;
                             quantile::forward(points, v)
                         }
                     }
@@ -405,10 +443,7 @@ impl Schema {
                 }
             }
         }
-        let tensor = Tensor::f_from_slice(&out)?
-            .f_reshape([rows as i64, model_width as i64])?
-            .f_to_device(device)?;
-        Ok((tensor, excess))
+        Ok(out)
     }
 
     /// Model-space rows `(N, width)` (unit part in [0, 1], normal scores, and probabilities in

@@ -1,0 +1,442 @@
+"""Speed: genaug next to a plain-PyTorch eager reference doing the same work, in one run.
+
+Each workload is trained (or sampled) by genaug and by a plain-PyTorch loop with the same
+networks, batch size, optimiser (``torch.optim.Adam`` at its defaults beside genaug's Adam with
+the same learning rate and betas), dtype and thread count, on scikit-learn's digits (1,797 rows;
+29 batches of 64 per epoch, the last one partial):
+
+- ``vae``: conditional MLP VAE, 64+10 -> 256 -> 256 -> 2x8, mirrored decoder, Bernoulli
+  reconstruction less the target's entropy, Adam 1e-3, batch 64;
+- ``gan-bce`` / ``gan-wgan-gp``: conditional MLP GAN, latent 32, generator 42 -> 256 -> 256 ->
+  64 (ReLU, tanh out), discriminator 74 -> 256 -> 256 -> 1 (LeakyReLU 0.2), Adam 2e-4 with
+  betas (0.5, 0.999) / (0.5, 0.9); wgan-gp takes 2 critic steps per generator step and a
+  gradient penalty of weight 10. Both keep an exponential moving average of the generator's
+  weights after each generator step, as genaug does;
+- ``dcgan``: conditional DCGAN (``bce``) on the digits upscaled to 32x32 single-channel images,
+  latent 64, batch 64 (genaug's conv nets, see ``src/nets.rs``);
+- ``sample-vae`` / ``sample-gan``: ``sample(100_000)`` of the fitted VAE and bce GAN, 10,000
+  rows per class, rows per second including the copy into the NumPy array returned.
+
+Training speed is steps (batches) per second over whole epochs with warm-up excluded: genaug's
+from the difference between fits of ``--epochs`` long and short (so set-up and the first epochs
+cancel), the reference's from its epochs after the first two. Each figure is the median of
+``--repeats`` runs, genaug and the reference interleaved so that both see the same machine load.
+Peak memory is each workload run alone in a child process: how far its resident memory
+rises above the level after the imports (Linux only). The VAE's achieved GFLOP/s (its step's
+multiply-adds: 3 x 2 x 64 x 175,104 = 67.2 MFLOP for forward and backward) stands beside a
+roofline measured in the same run: one thread's (or two threads') rate on a 64x256 by 256x256
+matrix product, the VAE's largest.
+
+``--scaling`` instead measures a default VAE on a random 64-column float32 table: seconds per
+epoch at 1,000, 10,000 and 100,000 rows, ``sample(n)``'s rate and memory for n up to
+10,000,000, and the memory of a fit on 1,000,000 rows.
+
+Run: ``python benchmarks/run.py [--threads 1 2] [--repeats 3] [--workloads vae ...]
+[--device cpu|cuda] [--no-memory] [--scaling]``. Prints Markdown tables; ratio > 1 means genaug
+is faster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import genaug  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from sklearn.datasets import load_digits  # noqa: E402
+from torch import nn  # noqa: E402
+from torch.nn import functional as F  # noqa: E402
+
+BATCH = 64
+VAE_LATENT, GAN_LATENT, DCGAN_LATENT, HIDDEN = 8, 32, 64, 256
+SAMPLES = 100_000
+# Epochs of the short and long fits whose difference is timed, per workload.
+EPOCHS = {"vae": (4, 24), "gan-bce": (4, 16), "gan-wgan-gp": (4, 14), "dcgan": (1, 3)}
+WORKLOADS = [*EPOCHS, "sample-vae", "sample-gan"]
+VAE_STEP_FLOP = 3 * 2 * BATCH * (74 * 256 + 256 * 256 + 256 * 16 + 18 * 256 + 256 * 256 + 256 * 64)
+
+
+def digits(image: bool) -> tuple[np.ndarray, np.ndarray]:
+    x, y = load_digits(return_X_y=True)
+    if image:  # 32x32 single-channel images, 0..255
+        x = (np.kron(x.reshape(-1, 1, 8, 8), np.ones((4, 4))) * (255 / 16)).round()
+        x = x.astype(np.uint8)
+    return x, y
+
+
+# ---- the plain-PyTorch reference ----------------------------------------------------------
+
+
+def mlp(widths: list[int], act: Callable[[], nn.Module]) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(widths, widths[1:], strict=False)):
+        layers.append(nn.Linear(a, b))
+        if i + 2 < len(widths):
+            layers.append(act())
+    return nn.Sequential(*layers)
+
+
+class TorchVAE(nn.Module):
+    def __init__(self, width: int, classes: int) -> None:
+        super().__init__()
+        self.enc = mlp([width + classes, HIDDEN, HIDDEN, 2 * VAE_LATENT], nn.ReLU)
+        self.dec = mlp([VAE_LATENT + classes, HIDDEN, HIDDEN, width], nn.ReLU)
+
+    def loss(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        mean, logvar = self.enc(torch.cat([x, c], 1)).chunk(2, 1)
+        logvar = logvar.clamp(-12, 12)
+        z = mean + (0.5 * logvar).exp() * torch.randn_like(mean)
+        logits = self.dec(torch.cat([z, c], 1))
+        bce = F.binary_cross_entropy_with_logits(logits, x, reduction="none")
+        recon = (bce + torch.xlogy(x, x) + torch.xlogy(1 - x, 1 - x)).sum(1)
+        kl = -0.5 * (1 + logvar - mean.square() - logvar.exp()).sum(1)
+        return (recon + kl).mean()
+
+
+class DcganGenerator(nn.Module):
+    def __init__(self, latent: int, classes: int) -> None:
+        super().__init__()
+        self.project = nn.Linear(latent + classes, 64 * 8 * 8)
+        self.norm0 = nn.BatchNorm2d(64)
+        self.deconv1 = nn.ConvTranspose2d(64, 32, 4, 2, 1)
+        self.norm1 = nn.BatchNorm2d(32)
+        self.deconv2 = nn.ConvTranspose2d(32, 1, 4, 2, 1)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        h = F.relu(self.norm0(self.project(z).view(-1, 64, 8, 8)))
+        h = F.relu(self.norm1(self.deconv1(h)))
+        return torch.tanh(self.deconv2(h).flatten(1))
+
+
+class DcganDiscriminator(nn.Module):
+    def __init__(self, classes: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, 4, 2, 1)
+        self.conv2 = nn.Conv2d(32, 64, 4, 2, 1)
+        self.norm2 = nn.BatchNorm2d(64)
+        self.head = nn.Linear(64 * 8 * 8, 1)
+        self.embed = nn.Linear(classes, 64 * 8 * 8)
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        h = F.leaky_relu(self.conv1(x.view(-1, 1, 32, 32)), 0.2)
+        f = F.leaky_relu(self.norm2(self.conv2(h)), 0.2).flatten(1)
+        return self.head(f) + (self.embed(c) * f).sum(1, keepdim=True)
+
+
+class TorchGan:
+    """The conditional GAN's training loop: a discriminator step on every batch, a generator
+    step every `n_critic` batches followed by the generator's moving average."""
+
+    def __init__(self, workload: str, width: int, classes: int) -> None:
+        self.wgan = workload == "gan-wgan-gp"
+        self.conv = workload == "dcgan"
+        self.latent = DCGAN_LATENT if self.conv else GAN_LATENT
+        if self.conv:
+            self.g: nn.Module = DcganGenerator(self.latent, classes)
+            self.d: nn.Module = DcganDiscriminator(classes)
+        else:
+            g = mlp([self.latent + classes, HIDDEN, HIDDEN, width], nn.ReLU)
+            self.g = nn.Sequential(g, nn.Tanh())
+            self.d = mlp([width + classes, HIDDEN, HIDDEN, 1], lambda: nn.LeakyReLU(0.2))
+        self.average = [p.detach().clone() for p in self.g.parameters()]
+        betas = (0.5, 0.9) if self.wgan else (0.5, 0.999)
+        self.g_opt = torch.optim.Adam(self.g.parameters(), lr=2e-4, betas=betas)
+        self.d_opt = torch.optim.Adam(self.d.parameters(), lr=2e-4, betas=betas)
+        self.n_critic, self.steps = (2 if self.wgan else 1), 0
+
+    def generate(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        return self.g(torch.cat([z, c], 1))
+
+    def discriminate(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        return self.d(x, c) if self.conv else self.d(torch.cat([x, c], 1))
+
+    def step(self, x: torch.Tensor, c: torch.Tensor) -> None:
+        real = x * 2 - 1
+        fake = self.generate(torch.randn(len(x), self.latent), c)
+        real_out, fake_out = self.discriminate(real, c), self.discriminate(fake.detach(), c)
+        if self.wgan:
+            t = torch.rand(len(x), 1)
+            mixed = (real * t + fake.detach() * (1 - t)).requires_grad_(True)
+            critic = self.discriminate(mixed, c).sum()
+            (grad,) = torch.autograd.grad(critic, mixed, create_graph=True)
+            penalty = (grad.norm(2, dim=1) - 1).square().mean()
+            d_loss = fake_out.mean() - real_out.mean() + 10 * penalty
+        else:
+            ones, zeros = torch.ones_like(real_out), torch.zeros_like(fake_out)
+            d_loss = F.binary_cross_entropy_with_logits(
+                real_out, ones
+            ) + F.binary_cross_entropy_with_logits(fake_out, zeros)
+        self.d_opt.zero_grad()
+        d_loss.backward()
+        self.d_opt.step()
+        self.steps += 1
+        if self.steps % self.n_critic == 0:
+            out = self.discriminate(fake, c)
+            if self.wgan:
+                g_loss = -out.mean()
+            else:
+                g_loss = F.binary_cross_entropy_with_logits(out, torch.ones_like(out))
+            self.g_opt.zero_grad()
+            g_loss.backward()
+            self.g_opt.step()
+            generator_steps = self.steps // self.n_critic
+            decay = min(0.999, (1 + generator_steps) / (10 + generator_steps))
+            with torch.no_grad():
+                for average, live in zip(self.average, self.g.parameters(), strict=True):
+                    average.lerp_(live, 1 - decay)
+
+
+def torch_epoch_seconds(workload: str, epochs: int) -> tuple[float, object]:
+    """The median seconds of the reference's epochs after the first two, and its model."""
+    x, y = digits(workload == "dcgan")
+    if workload == "dcgan":
+        data = torch.tensor(x.reshape(len(x), -1) / 255.0, dtype=torch.float32)
+    else:
+        lo, hi = x.min(0), x.max(0)
+        data = torch.tensor((x - lo) / np.maximum(hi - lo, 1e-12), dtype=torch.float32)
+    onehot = F.one_hot(torch.tensor(y), 10).float()
+    if workload == "vae":
+        vae = TorchVAE(data.shape[1], 10)
+        opt = torch.optim.Adam(vae.parameters(), lr=1e-3)
+
+        def step(xb: torch.Tensor, cb: torch.Tensor) -> None:
+            loss = vae.loss(xb, cb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+        model: object = vae
+    else:
+        gan = TorchGan(workload, data.shape[1], 10)
+        step, model = gan.step, gan
+    seconds = []
+    for _ in range(epochs):
+        started = time.perf_counter()
+        order = torch.randperm(len(data))
+        for start in range(0, len(data), BATCH):
+            idx = order[start : start + BATCH]
+            step(data[idx], onehot[idx])
+        seconds.append(time.perf_counter() - started)
+    return statistics.median(seconds[2:]), model
+
+
+def torch_sample_seconds(workload: str, model: object) -> float:
+    x, _ = digits(False)
+    lo, hi = x.min(0), x.max(0)
+    started = time.perf_counter()
+    with torch.no_grad():
+        labels = F.one_hot(torch.arange(10).repeat_interleave(SAMPLES // 10), 10).float()
+        if workload == "sample-vae":
+            z = torch.randn(SAMPLES, VAE_LATENT)
+            out = model.dec(torch.cat([z, labels], 1)).sigmoid()  # type: ignore[attr-defined]
+        else:
+            z = torch.randn(SAMPLES, GAN_LATENT)
+            out = (model.generate(z, labels) + 1) / 2  # type: ignore[attr-defined]
+        rows = (out.numpy() * (hi - lo) + lo).round()
+    assert rows.shape == (SAMPLES, 64)
+    return time.perf_counter() - started
+
+
+# ---- genaug ---------------------------------------------------------------------------------
+
+
+def genaug_model(workload: str) -> genaug.VAE | genaug.GAN:
+    if workload == "vae":
+        return genaug.VAE(latent_dim=VAE_LATENT, hidden=(HIDDEN, HIDDEN), seed=0)
+    if workload == "dcgan":
+        return genaug.GAN(latent_dim=DCGAN_LATENT, loss="bce", seed=0)
+    loss = workload.removeprefix("gan-")
+    return genaug.GAN(latent_dim=GAN_LATENT, hidden=(HIDDEN, HIDDEN), loss=loss, seed=0)
+
+
+def genaug_fit(workload: str, epochs: int) -> tuple[float, genaug.VAE | genaug.GAN]:
+    x, y = digits(workload == "dcgan")
+    model = genaug_model(workload)
+    started = time.perf_counter()
+    model.fit(x, y, epochs=epochs, batch_size=BATCH, progress=False)
+    return time.perf_counter() - started, model
+
+
+def genaug_epoch_seconds(workload: str) -> tuple[float, genaug.VAE | genaug.GAN]:
+    short, long = EPOCHS[workload]
+    short_seconds, _ = genaug_fit(workload, short)
+    long_seconds, model = genaug_fit(workload, long)
+    return (long_seconds - short_seconds) / (long - short), model
+
+
+def genaug_sample_seconds(model: genaug.VAE | genaug.GAN) -> float:
+    labels = np.repeat(np.arange(10), SAMPLES // 10)
+    started = time.perf_counter()
+    rows = model.sample(SAMPLES, y=labels)
+    assert rows.shape == (SAMPLES, 64)
+    return time.perf_counter() - started
+
+
+# ---- measuring ------------------------------------------------------------------------------
+
+
+def roofline_gflops() -> float:
+    """This thread count's rate on the VAE's largest matrix product, best of several runs."""
+    a, b = torch.randn(BATCH, HIDDEN), torch.randn(HIDDEN, HIDDEN)
+    out = torch.empty(BATCH, HIDDEN)
+    best, n = float("inf"), 2000
+    for _ in range(5):
+        started = time.perf_counter()
+        for _ in range(n):
+            torch.mm(a, b, out=out)
+        best = min(best, time.perf_counter() - started)
+    return 2 * BATCH * HIDDEN * HIDDEN * n / best / 1e9
+
+
+def run_once(workload: str, impl: str) -> float:
+    """Seconds per step (training) or per row (sampling) of one run."""
+    batches = -(-1797 // BATCH)
+    if workload.startswith("sample-"):
+        trained = "vae" if workload == "sample-vae" else "gan-bce"
+        if impl == "genaug":
+            _, model = genaug_fit(trained, 1)
+            return genaug_sample_seconds(model) / SAMPLES
+        _, ref = torch_epoch_seconds(trained, 3)
+        return torch_sample_seconds(workload, ref) / SAMPLES
+    if impl == "genaug":
+        return genaug_epoch_seconds(workload)[0] / batches
+    return torch_epoch_seconds(workload, EPOCHS[workload][1] - EPOCHS[workload][0] + 2)[0] / batches
+
+
+def vm_kib(field: str) -> int:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
+
+
+def peak_rss_mib(workload: str, impl: str, threads: int) -> float:
+    """How far a child process's resident memory rises above its level after the imports
+    while it runs the workload once (Linux: VmHWM reset through clear_refs)."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", workload, impl, "--threads", str(threads)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return float(json.loads(out.strip().splitlines()[-1])["peak_rss_mib"])
+
+
+def peak_rise_mib(work: Callable[[], object]) -> tuple[float, float]:
+    """Seconds `work` takes and how far this process's resident memory rises above its level
+    before it (Linux: VmHWM reset through clear_refs)."""
+    before = vm_kib("VmRSS")
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    started = time.perf_counter()
+    result = work()
+    seconds = time.perf_counter() - started
+    del result
+    return seconds, (vm_kib("VmHWM") - before) / 1024
+
+
+def scaling() -> None:
+    """Time per epoch against rows, sampling rate and memory against rows sampled, and the
+    memory of a fit on 1,000,000 rows, for a default VAE on a random 64-column float32 table."""
+    rng = np.random.default_rng(0)
+    print("| rows | seconds per epoch | microseconds per row |")
+    print("| --- | --- | --- |")
+    for rows in (1_000, 10_000, 100_000):
+        x = rng.random((rows, 64), dtype=np.float32)
+        model = genaug.VAE(seed=0).fit(x, epochs=5 if rows < 100_000 else 3, progress=False)
+        # The time inside each epoch's training (fit's set-up and its end, which scores up to
+        # 20,000 rows for the outlier threshold, are per fit, not per epoch).
+        per_epoch = statistics.median(h["seconds"] for h in model.history[1:])
+        print(f"| {rows:,} | {per_epoch:.3f} | {per_epoch / rows * 1e6:.1f} |", flush=True)
+    table = rng.random((1_000, 64), dtype=np.float32)
+    model = genaug.VAE(seed=0).fit(table, epochs=5, progress=False)
+    print()
+    print("| sample(n) | rows/s | peak memory rise | output array |")
+    print("| --- | --- | --- | --- |")
+    for n in (100_000, 1_000_000, 10_000_000):
+        seconds, rise = peak_rise_mib(lambda n=n: model.sample(n))
+        output = n * 64 * 4 / 2**20
+        print(f"| {n:,} | {n / seconds:,.0f} | {rise:,.0f} MiB | {output:,.0f} MiB |", flush=True)
+    x = rng.random((1_000_000, 64), dtype=np.float32)
+    seconds, rise = peak_rise_mib(
+        lambda: genaug.VAE(seed=0).fit(x, epochs=1, batch_size=512, progress=False)
+    )
+    data = x.nbytes / 2**20
+    print()
+    print(
+        f"fit on 1,000,000 x 64 float32 ({data:,.0f} MiB), 1 epoch of batch 512: "
+        f"{seconds:.1f} s, peak memory rise {rise:,.0f} MiB",
+        flush=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--workloads", nargs="+", default=WORKLOADS, choices=WORKLOADS)
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument(
+        "--scaling", action="store_true", help="time and memory against rows (instead)"
+    )
+    parser.add_argument("--child", nargs=2, metavar=("WORKLOAD", "IMPL"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.device != "cpu":
+        sys.exit("--device cuda: this benchmark times the CPU only for now")
+    if args.child:
+        torch.set_num_threads(args.threads[0])
+        before = vm_kib("VmRSS")
+        with open("/proc/self/clear_refs", "w") as f:  # resets VmHWM to the current RSS
+            f.write("5")
+        run_once(*args.child)
+        print(json.dumps({"peak_rss_mib": (vm_kib("VmHWM") - before) / 1024}))
+        return
+
+    if args.scaling:
+        torch.set_num_threads(args.threads[0])
+        scaling()
+        return
+    print(f"genaug vs plain PyTorch {torch.__version__} (eager), CPU, median of {args.repeats}")
+    print()
+    print("| workload | threads | genaug | PyTorch | ratio | peak RSS rise genaug / PyTorch |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for threads in args.threads:
+        torch.set_num_threads(threads)
+        for workload in args.workloads:
+            times: dict[str, list[float]] = {"genaug": [], "torch": []}
+            for _ in range(args.repeats):  # interleaved: both see the same load
+                for impl in times:
+                    times[impl].append(run_once(workload, impl))
+            g, t = statistics.median(times["genaug"]), statistics.median(times["torch"])
+            unit = "rows/s" if workload.startswith("sample-") else "steps/s"
+            memory = ""
+            if not args.no_memory:
+                mems = [peak_rss_mib(workload, impl, threads) for impl in times]
+                memory = f"{mems[0]:.0f} / {mems[1]:.0f} MiB"
+            print(
+                f"| {workload} | {threads} | {1 / g:,.0f} {unit} | {1 / t:,.0f} {unit} "
+                f"| {t / g:.2f}x | {memory} |",
+                flush=True,
+            )
+            if workload == "vae":
+                vae_step = g
+        if "vae" in args.workloads:
+            roof = roofline_gflops()
+            achieved = VAE_STEP_FLOP / vae_step / 1e9
+            print(
+                f"| vae GFLOP/s vs roofline | {threads} | {achieved:.1f} | roofline "
+                f"{roof:.1f} (64x256 @ 256x256) | {roof / achieved:.2f}x below | |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
