@@ -115,9 +115,11 @@ impl<N: Network> Model<N> {
     /// training stops early with an error (divergence, interruption, a failing callback), the
     /// model keeps the network of its last completed epoch, if any, and the error is returned.
     #[allow(clippy::too_many_arguments)]
+    /// Takes `x` by value: once its rows are in model space it is dropped, so that a fit holds
+    /// its training rows once.
     pub fn fit(
         &mut self,
-        x: &Array,
+        x: Array,
         spec: DataSpec,
         columns: &ColumnRequest,
         labels: Option<&[i64]>,
@@ -141,7 +143,7 @@ impl<N: Network> Model<N> {
             }
             None => Vec::new(),
         };
-        let schema = Schema::fit(x, columns, spec.integral)?;
+        let schema = Schema::fit(&x, columns, spec.integral)?;
         let layout = Layout {
             sample_shape: x.sample_shape().to_vec(),
             n_classes: classes.len(),
@@ -162,8 +164,9 @@ impl<N: Network> Model<N> {
             Ok(net)
         })?;
         let (rows, held) = training_rows::<N>(
-            x, labels, holdout, &schema, &classes, &layout, run.seed, device,
+            &x, labels, holdout, &schema, &classes, &layout, run.seed, device,
         )?;
+        drop(x);
         self.seeds = seeds;
         let mut history = Vec::new();
         let mut publishing = Publishing {
@@ -199,7 +202,7 @@ impl<N: Network> Model<N> {
     /// rows and patience not given are the run's own.
     fn resume(
         &mut self,
-        x: &Array,
+        x: Array,
         labels: Option<&[i64]>,
         holdout: Option<&Holdout>,
         options: FitOptions,
@@ -253,7 +256,7 @@ impl<N: Network> Model<N> {
         };
         train::check_early_stopping(&options, holdout.is_some())?;
         let (rows, held) = training_rows::<N>(
-            x,
+            &x,
             labels,
             holdout,
             &fitted.schema,
@@ -262,6 +265,7 @@ impl<N: Network> Model<N> {
             run.seed,
             *device,
         )?;
+        drop(x);
         if let Some(lr) = options.lr {
             fitted.net.set_lr(lr);
         }

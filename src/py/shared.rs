@@ -176,7 +176,7 @@ impl<N: Network> Shared<N> {
         let outcome = py.detach(|| {
             self.handle.fit(&mut monitor, |model, monitor, publish| {
                 model.fit(
-                    &input.data,
+                    input.data,
                     input.spec,
                     &input.columns,
                     input.labels.as_deref(),
