@@ -31,6 +31,9 @@ matrix product, the VAE's largest.
 epoch at 1,000, 10,000 and 100,000 rows, ``sample(n)``'s rate and memory for n up to
 10,000,000, and the memory of a fit on 1,000,000 rows.
 
+``--device cuda`` runs both sides on the GPU (timings synchronise the device; the memory
+column is then each child's peak of torch's CUDA allocator, which genaug's allocations share).
+
 Run: ``python benchmarks/run.py [--threads 1 2] [--repeats 3] [--workloads vae ...]
 [--device cpu|cuda] [--no-memory] [--scaling]``. Prints Markdown tables; ratio > 1 means genaug
 is faster.
@@ -63,7 +66,15 @@ SAMPLES = 100_000
 # Epochs of the short and long fits whose difference is timed, per workload.
 EPOCHS = {"vae": (4, 24), "gan-bce": (4, 16), "gan-wgan-gp": (4, 14), "dcgan": (1, 3)}
 WORKLOADS = [*EPOCHS, "sample-vae", "sample-gan"]
+# Where both sides run: "cpu" or "cuda" (set from --device).
+DEVICE = "cpu"
 VAE_STEP_FLOP = 3 * 2 * BATCH * (74 * 256 + 256 * 256 + 256 * 16 + 18 * 256 + 256 * 256 + 256 * 64)
+
+
+def sync() -> None:
+    """Waits for the device's queued work, so that a clock read after it counts that work."""
+    if DEVICE == "cuda":
+        torch.cuda.synchronize()
 
 
 def digits(image: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -148,6 +159,8 @@ class TorchGan:
             g = mlp([self.latent + classes, HIDDEN, HIDDEN, width], nn.ReLU)
             self.g = nn.Sequential(g, nn.Tanh())
             self.d = mlp([width + classes, HIDDEN, HIDDEN, 1], lambda: nn.LeakyReLU(0.2))
+        self.g.to(DEVICE)
+        self.d.to(DEVICE)
         self.average = [p.detach().clone() for p in self.g.parameters()]
         betas = (0.5, 0.9) if self.wgan else (0.5, 0.999)
         self.g_opt = torch.optim.Adam(self.g.parameters(), lr=2e-4, betas=betas)
@@ -162,10 +175,10 @@ class TorchGan:
 
     def step(self, x: torch.Tensor, c: torch.Tensor) -> None:
         real = x * 2 - 1
-        fake = self.generate(torch.randn(len(x), self.latent), c)
+        fake = self.generate(torch.randn(len(x), self.latent, device=x.device), c)
         real_out, fake_out = self.discriminate(real, c), self.discriminate(fake.detach(), c)
         if self.wgan:
-            t = torch.rand(len(x), 1)
+            t = torch.rand(len(x), 1, device=x.device)
             mixed = (real * t + fake.detach() * (1 - t)).requires_grad_(True)
             critic = self.discriminate(mixed, c).sum()
             (grad,) = torch.autograd.grad(critic, mixed, create_graph=True)
@@ -204,9 +217,10 @@ def torch_epoch_seconds(workload: str, epochs: int) -> tuple[float, object]:
     else:
         lo, hi = x.min(0), x.max(0)
         data = torch.tensor((x - lo) / np.maximum(hi - lo, 1e-12), dtype=torch.float32)
-    onehot = F.one_hot(torch.tensor(y), 10).float()
+    data = data.to(DEVICE)
+    onehot = F.one_hot(torch.tensor(y), 10).float().to(DEVICE)
     if workload == "vae":
-        vae = TorchVAE(data.shape[1], 10)
+        vae = TorchVAE(data.shape[1], 10).to(DEVICE)
         opt = torch.optim.Adam(vae.parameters(), lr=1e-3)
 
         def step(xb: torch.Tensor, cb: torch.Tensor) -> None:
@@ -221,11 +235,13 @@ def torch_epoch_seconds(workload: str, epochs: int) -> tuple[float, object]:
         step, model = gan.step, gan
     seconds = []
     for _ in range(epochs):
+        sync()
         started = time.perf_counter()
-        order = torch.randperm(len(data))
+        order = torch.randperm(len(data), device=DEVICE)
         for start in range(0, len(data), BATCH):
             idx = order[start : start + BATCH]
             step(data[idx], onehot[idx])
+        sync()
         seconds.append(time.perf_counter() - started)
     return statistics.median(seconds[2:]), model
 
@@ -235,14 +251,15 @@ def torch_sample_seconds(workload: str, model: object) -> float:
     lo, hi = x.min(0), x.max(0)
     started = time.perf_counter()
     with torch.no_grad():
-        labels = F.one_hot(torch.arange(10).repeat_interleave(SAMPLES // 10), 10).float()
+        classes = torch.arange(10, device=DEVICE).repeat_interleave(SAMPLES // 10)
+        labels = F.one_hot(classes, 10).float()
         if workload == "sample-vae":
-            z = torch.randn(SAMPLES, VAE_LATENT)
+            z = torch.randn(SAMPLES, VAE_LATENT, device=DEVICE)
             out = model.dec(torch.cat([z, labels], 1)).sigmoid()  # type: ignore[attr-defined]
         else:
-            z = torch.randn(SAMPLES, GAN_LATENT)
+            z = torch.randn(SAMPLES, GAN_LATENT, device=DEVICE)
             out = (model.generate(z, labels) + 1) / 2  # type: ignore[attr-defined]
-        rows = (out.numpy() * (hi - lo) + lo).round()
+        rows = (out.cpu().numpy() * (hi - lo) + lo).round()
     assert rows.shape == (SAMPLES, 64)
     return time.perf_counter() - started
 
@@ -252,11 +269,12 @@ def torch_sample_seconds(workload: str, model: object) -> float:
 
 def genaug_model(workload: str) -> genaug.VAE | genaug.GAN:
     if workload == "vae":
-        return genaug.VAE(latent_dim=VAE_LATENT, hidden=(HIDDEN, HIDDEN), seed=0)
+        return genaug.VAE(latent_dim=VAE_LATENT, hidden=(HIDDEN, HIDDEN), seed=0, device=DEVICE)
     if workload == "dcgan":
-        return genaug.GAN(latent_dim=DCGAN_LATENT, loss="bce", seed=0)
+        return genaug.GAN(latent_dim=DCGAN_LATENT, loss="bce", seed=0, device=DEVICE)
     loss = workload.removeprefix("gan-")
-    return genaug.GAN(latent_dim=GAN_LATENT, hidden=(HIDDEN, HIDDEN), loss=loss, seed=0)
+    hidden = (HIDDEN, HIDDEN)
+    return genaug.GAN(latent_dim=GAN_LATENT, hidden=hidden, loss=loss, seed=0, device=DEVICE)
 
 
 def genaug_fit(workload: str, epochs: int) -> tuple[float, genaug.VAE | genaug.GAN]:
@@ -287,13 +305,16 @@ def genaug_sample_seconds(model: genaug.VAE | genaug.GAN) -> float:
 
 def roofline_gflops() -> float:
     """This thread count's rate on the VAE's largest matrix product, best of several runs."""
-    a, b = torch.randn(BATCH, HIDDEN), torch.randn(HIDDEN, HIDDEN)
-    out = torch.empty(BATCH, HIDDEN)
+    a = torch.randn(BATCH, HIDDEN, device=DEVICE)
+    b = torch.randn(HIDDEN, HIDDEN, device=DEVICE)
+    out = torch.empty(BATCH, HIDDEN, device=DEVICE)
     best, n = float("inf"), 2000
     for _ in range(5):
+        sync()
         started = time.perf_counter()
         for _ in range(n):
             torch.mm(a, b, out=out)
+        sync()
         best = min(best, time.perf_counter() - started)
     return 2 * BATCH * HIDDEN * HIDDEN * n / best / 1e9
 
@@ -322,7 +343,17 @@ def peak_rss_mib(workload: str, impl: str, threads: int) -> float:
     """How far a child process's resident memory rises above its level after the imports
     while it runs the workload once (Linux: VmHWM reset through clear_refs)."""
     out = subprocess.run(
-        [sys.executable, __file__, "--child", workload, impl, "--threads", str(threads)],
+        [
+            sys.executable,
+            __file__,
+            "--child",
+            workload,
+            impl,
+            "--threads",
+            str(threads),
+            "--device",
+            DEVICE,
+        ],
         check=True,
         capture_output=True,
         text=True,
@@ -403,24 +434,32 @@ def main() -> None:
     )
     parser.add_argument("--child", nargs=2, metavar=("WORKLOAD", "IMPL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.device != "cpu":
-        sys.exit("--device cuda: this benchmark times the CPU only for now")
+    global DEVICE
+    DEVICE = args.device
+    if DEVICE == "cuda" and not torch.cuda.is_available():
+        sys.exit("--device cuda: no CUDA device is visible to torch")
     if args.child:
         torch.set_num_threads(args.threads[0])
         before = vm_kib("VmRSS")
         with open("/proc/self/clear_refs", "w") as f:  # resets VmHWM to the current RSS
             f.write("5")
         run_once(*args.child)
-        print(json.dumps({"peak_rss_mib": (vm_kib("VmHWM") - before) / 1024}))
+        if DEVICE == "cuda":  # genaug's allocations go through the same caching allocator
+            peak = torch.cuda.max_memory_allocated() / 2**20
+        else:
+            peak = (vm_kib("VmHWM") - before) / 1024
+        print(json.dumps({"peak_rss_mib": peak}))
         return
 
     if args.scaling:
         torch.set_num_threads(args.threads[0])
         scaling()
         return
-    print(f"genaug vs plain PyTorch {torch.__version__} (eager), CPU, median of {args.repeats}")
+    where = torch.cuda.get_device_name() if DEVICE == "cuda" else "CPU"
+    print(f"genaug vs plain PyTorch {torch.__version__} (eager), {where}, median of {args.repeats}")
     print()
-    print("| workload | threads | genaug | PyTorch | ratio | peak RSS rise genaug / PyTorch |")
+    memory_kind = "peak GPU memory" if DEVICE == "cuda" else "peak RSS rise"
+    print(f"| workload | threads | genaug | PyTorch | ratio | {memory_kind} genaug / PyTorch |")
     print("| --- | --- | --- | --- | --- | --- |")
     for threads in args.threads:
         torch.set_num_threads(threads)
