@@ -78,15 +78,18 @@ pub struct Adam {
     eps: f64,
 }
 
-/// `(offset, length)` of each tensor laid end to end.
-fn spans(tensors: &[Tensor]) -> Vec<(i64, i64)> {
+/// Each of `params`' part of the flat `buffer` (laid end to end in their order), shaped like
+/// it.
+fn parts_of(buffer: &Tensor, params: &[Tensor]) -> Result<Vec<Tensor>> {
     let mut offset = 0;
-    tensors
+    params
         .iter()
-        .map(|t| {
-            let length = t.numel() as i64;
+        .map(|p| {
+            let length = p.numel() as i64;
             offset += length;
-            (offset - length, length)
+            Ok(buffer
+                .f_narrow(0, offset - length, length)?
+                .f_view(p.size().as_slice())?)
         })
         .collect()
 }
@@ -103,13 +106,10 @@ impl Adam {
                 (p.kind(), p.device())
             });
         let flat = Tensor::f_zeros([total], options)?;
-        let layout = spans(&params);
         {
             let _guard = tch::no_grad_guard();
-            for (p, (offset, length)) in params.iter_mut().zip(layout) {
-                let mut view = flat
-                    .f_narrow(0, offset, length)?
-                    .f_view(p.size().as_slice())?;
+            let views = parts_of(&flat, &params)?;
+            for (p, mut view) in params.iter_mut().zip(views) {
                 view.f_copy_(p)?;
                 p.f_set_data(&view)?;
             }
@@ -134,30 +134,20 @@ impl Adam {
         self.lr = lr;
     }
 
-    /// Each parameter's `(name, part of moments)` view of the flat moment buffer `moments`.
-    fn views<'a>(
-        &'a self,
-        moments: &'a Tensor,
-    ) -> impl Iterator<Item = Result<(&'a str, Tensor)>> + 'a {
-        self.names
+    /// Each parameter's name and part of the flat moment buffer `moments`.
+    fn views(&self, moments: &Tensor) -> Result<Vec<(&str, Tensor)>> {
+        Ok(self
+            .names
             .iter()
-            .zip(&self.params)
-            .zip(spans(&self.params))
-            .map(move |((name, p), (offset, length))| {
-                Ok((
-                    name.as_str(),
-                    moments
-                        .f_narrow(0, offset, length)?
-                        .f_view(p.size().as_slice())?,
-                ))
-            })
+            .map(String::as_str)
+            .zip(parts_of(moments, &self.params)?)
+            .collect())
     }
 
     /// Adds this optimiser's moments, step count and learning rate to `state` under `prefix`.
     pub fn save_state(&self, prefix: &str, state: &mut OptimiserState) -> Result<()> {
         for (suffix, moments) in [("m", &self.first), ("v", &self.second)] {
-            for view in self.views(moments) {
-                let (name, view) = view?;
+            for (name, view) in self.views(moments)? {
                 state
                     .tensors
                     .insert(format!("{prefix}.{name}.{suffix}"), view.f_detach_copy()?);
@@ -173,8 +163,7 @@ impl Adam {
     /// Restores what [`Adam::save_state`] wrote under `prefix`.
     pub fn load_state(&mut self, prefix: &str, state: &OptimiserState) -> Result<()> {
         for (suffix, moments) in [("m", &self.first), ("v", &self.second)] {
-            for view in self.views(moments) {
-                let (name, mut view) = view?;
+            for (name, mut view) in self.views(moments)? {
                 state.load_into(&format!("{prefix}.{name}.{suffix}"), &mut view)?;
             }
         }

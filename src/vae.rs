@@ -181,6 +181,9 @@ pub struct Vae {
     free_bits: f64,
     budget: Budget,
     blocks: Blocks,
+    /// `blocks.presence` as index tensors on the device, `(values, present)`, made once at
+    /// build (`None` without modelled gaps).
+    presence: Option<(Tensor, Tensor)>,
     /// The log spread of each normal-score column (`None` when there are none).
     log_sigma: Option<Tensor>,
     /// The outlier threshold on [`Vae::log_likelihood`] (NaN until a fit sets it), kept with
@@ -311,17 +314,13 @@ impl Vae {
     /// `x`): its position holds a placeholder that the model must not learn to reproduce, so
     /// that what it learns of a column comes from the rows that have it.
     fn without_absent(&self, terms: Tensor, x: &Tensor) -> Result<Tensor> {
-        if self.blocks.presence.is_empty() {
+        let Some((values, present)) = &self.presence else {
             return Ok(terms);
-        }
-        let (values, present): (Vec<i64>, Vec<i64>) = self.blocks.presence.iter().copied().unzip();
-        let device = x.device();
-        let values = Tensor::f_from_slice(&values)?.f_to_device(device)?;
-        let present = Tensor::f_from_slice(&present)?.f_to_device(device)?;
+        };
         let kept = terms
-            .f_index_select(1, &values)?
-            .f_mul(&x.f_index_select(1, &present)?)?;
-        Ok(terms.f_index_copy(1, &values, &kept)?)
+            .f_index_select(1, values)?
+            .f_mul(&x.f_index_select(1, present)?)?;
+        Ok(terms.f_index_copy(1, values, &kept)?)
     }
 
     fn sigma(&self, log_sigma: &Tensor) -> Result<Tensor> {
@@ -636,6 +635,16 @@ impl Network for Vae {
                 )
             })
             .transpose()?;
+        let presence = if layout.blocks.presence.is_empty() {
+            None
+        } else {
+            let (values, present): (Vec<i64>, Vec<i64>) =
+                layout.blocks.presence.iter().copied().unzip();
+            Some((
+                Tensor::f_from_slice(&values)?.f_to_device(device)?,
+                Tensor::f_from_slice(&present)?.f_to_device(device)?,
+            ))
+        };
         let mut offset = root.f_zeros_no_train("anomaly_offset", &[1])?;
         let _ = offset.f_fill_(f64::NAN)?;
         let budget = match decoder {
@@ -654,6 +663,7 @@ impl Network for Vae {
             free_bits: config.free_bits.unwrap_or(profile.free_bits),
             budget,
             blocks: layout.blocks.clone(),
+            presence,
             log_sigma,
             offset,
             contamination: config.contamination,
