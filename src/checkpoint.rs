@@ -95,6 +95,7 @@ pub fn to_bytes<N: Network>(model: &Model<N>, include_optimizer: bool) -> Result
         ("version".to_string(), VERSION.to_string()),
         ("model".to_string(), N::KIND.to_string()),
         ("config".to_string(), json(&model.config)?),
+        ("seed".to_string(), json(&model.seed)?),
         ("seed_state".to_string(), json(&model.seeds.state)?),
         ("history".to_string(), json(&model.history)?),
     ]);
@@ -264,6 +265,12 @@ fn restore_checked<N: Network>(checkpoint: &Checkpoint) -> Result<Model<N>> {
     let mut model = Model::<N>::new(config, Device::Cpu, 0);
     model.seeds = SeedStream {
         state: checkpoint.field("seed_state")?,
+    };
+    // Checkpoints written before the constructor's seed was stored: the stream's state is that
+    // seed until the model first draws from it.
+    model.seed = match checkpoint.metadata.contains_key("seed") {
+        true => checkpoint.field("seed")?,
+        false => model.seeds.state,
     };
     model.history = checkpoint.field("history")?;
     if !checkpoint.metadata.contains_key("spec") {

@@ -13,8 +13,9 @@
 //! (Python's `os.register_at_fork`) and [`after_fork`] gives back in both processes.
 
 use crate::budget::FitParams;
+use crate::data::DataSpec;
 use crate::error::{Error, Result};
-use crate::model::{Model, Network, View};
+use crate::model::{Layout, Model, Network, View};
 use crate::train::{EpochStats, Monitor, Weights};
 use std::cell::{Cell, RefCell};
 use std::sync::{Mutex, MutexGuard, RwLock, RwLockWriteGuard};
@@ -80,6 +81,33 @@ pub struct Status<N: Network> {
     pub frame: Option<String>,
 }
 
+impl<N: Network> Status<N> {
+    fn of(model: &Model<N>) -> Result<Status<N>> {
+        Ok(Status {
+            holder: None,
+            config: model.config.clone(),
+            device: model.device,
+            history: model.history.clone(),
+            fit_params: model.fit_params.clone(),
+            fitted: model.fitted.is_some(),
+            view: model.view()?,
+            classes: model
+                .fitted
+                .as_ref()
+                .map_or(Vec::new(), |f| f.classes.clone()),
+            frame: model
+                .fitted
+                .as_ref()
+                .and_then(|f| f.schema.record.frame.clone()),
+        })
+    }
+
+    /// The fitted model's layout and data spec (`None` before a fit completes an epoch).
+    pub fn fitted_parts(&self) -> Option<(&Layout, &DataSpec)> {
+        self.view.as_ref().map(|v| (&v.layout, &v.spec))
+    }
+}
+
 /// What a call needs of the model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -104,27 +132,28 @@ pub struct Handle<N: Network> {
 
 impl<N: Network> Handle<N> {
     pub fn new(model: Model<N>) -> Result<Handle<N>> {
-        let status = Status {
-            holder: None,
-            config: model.config.clone(),
-            device: model.device,
-            history: model.history.clone(),
-            fit_params: model.fit_params.clone(),
-            fitted: model.fitted.is_some(),
-            view: model.view()?,
-            classes: model
-                .fitted
-                .as_ref()
-                .map_or(Vec::new(), |f| f.classes.clone()),
-            frame: model
-                .fitted
-                .as_ref()
-                .and_then(|f| f.schema.record.frame.clone()),
-        };
+        let status = Status::of(&model)?;
         Ok(Handle {
             model: Mutex::new(model),
             status: Mutex::new(status),
         })
+    }
+
+    /// Puts `model` in place of the current one once other calls are done with it.
+    pub fn replace(&self, model: Model<N>) -> Result<()> {
+        self.acquire(Access::Full, false)?;
+        let outcome = Status::of(&model).map(|status| {
+            *self.lock_model() = model;
+            // The claim on the model is kept until `release` below.
+            self.status(|st| {
+                *st = Status {
+                    holder: st.holder.take(),
+                    ..status
+                }
+            });
+        });
+        self.release();
+        outcome
     }
 
     /// Runs `f` on the status record, for a moment.

@@ -91,6 +91,8 @@ impl Holdout {
 pub struct Model<N: Network> {
     pub config: N::Config,
     pub device: Device,
+    /// The constructor's seed (`seeds` starts from it).
+    pub seed: u64,
     pub seeds: SeedStream,
     pub history: Vec<EpochStats>,
     /// How the last fit trained (`None` before one).
@@ -103,6 +105,7 @@ impl<N: Network> Model<N> {
         Model {
             config,
             device,
+            seed,
             seeds: SeedStream::new(seed),
             history: Vec::new(),
             fit_params: None,

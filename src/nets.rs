@@ -316,6 +316,14 @@ impl Arch {
         }
     }
 
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::Auto => "auto",
+            Arch::Mlp => "mlp",
+            Arch::Conv => "conv",
+        }
+    }
+
     /// The image geometry the conv nets will use for samples of `sample_shape`, or `None` for an MLP.
     pub fn resolve(self, sample_shape: &[usize]) -> crate::error::Result<Option<ImageShape>> {
         let image = ImageShape::of(sample_shape);

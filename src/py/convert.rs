@@ -116,13 +116,6 @@ pub fn read_opt_int(obj: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Opti
 }
 
 /// An optional sequence of whole numbers (layer widths).
-/// Python's repr of an optional setting: `None`, or the value.
-pub fn repr_optional<T: std::fmt::Debug>(value: &Option<T>) -> String {
-    value
-        .as_ref()
-        .map_or_else(|| "None".into(), |v| format!("{v:?}"))
-}
-
 pub fn read_opt_ints(obj: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Option<Vec<i64>>> {
     let Some(obj) = obj.filter(|o| !o.is_none()) else {
         return Ok(None);

@@ -1,12 +1,13 @@
 //! `genaug.GAN`: the Python face of [`crate::gan::Gan`].
 
-use super::convert::{read_opt_int, read_opt_ints};
-use super::shared::{check_seed, entry, shared_methods, Shared};
-use crate::device::parse_device;
+use super::params::{self, Constructor};
+use super::shared::{entry, shared_methods, Shared, Wraps};
+use crate::device::{device_name, parse_device};
 use crate::gan::{Gan, GanConfig, GanLoss};
 use crate::model::Model;
 use crate::nets::Arch;
 use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
 
 /// A (conditional) generative adversarial network for tabular rows, images and sequences.
 #[pyclass(name = "GAN", module = "genaug", frozen)]
@@ -16,10 +17,62 @@ pub struct PyGan {
 
 shared_methods!(PyGan);
 
+impl Wraps for PyGan {
+    type Net = Gan;
+}
+
+impl Constructor for Gan {
+    fn from_params(params: &Bound<'_, PyDict>) -> PyResult<Model<Gan>> {
+        let read = params::Reader(params);
+        let defaults = GanConfig::default();
+        let config = GanConfig {
+            latent_dim: read.opt_int("latent_dim")?.unwrap_or(defaults.latent_dim),
+            hidden: read.opt_ints("hidden")?.unwrap_or(defaults.hidden),
+            loss: GanLoss::parse(&read.string("loss")?)?,
+            arch: Arch::parse(&read.string("arch")?)?,
+            n_critic: read.opt_positive("n_critic")?,
+            gp_lambda: read.float("gp_lambda")?,
+            lr: read.opt_float("lr")?,
+            betas: read.opt_pair("betas")?,
+        };
+        config.validate()?;
+        let device = parse_device(&read.string("device")?)?;
+        Ok(Model::new(config, device, params::seed(&read)?))
+    }
+
+    fn params_of<'py>(py: Python<'py>, model: &Model<Gan>) -> PyResult<Bound<'py, PyDict>> {
+        let c = &model.config;
+        let betas = match c.betas {
+            Some((a, b)) => PyTuple::new(py, [a, b])?.into_any().unbind(),
+            None => py.None(),
+        };
+        params::dict_of(
+            py,
+            &[
+                ("latent_dim", params::int(py, c.latent_dim)),
+                ("hidden", params::ints(py, &c.hidden)?),
+                ("loss", params::string(c.loss.name())),
+                ("arch", params::string(c.arch.name())),
+                ("device", params::string(&device_name(model.device))),
+                ("seed", params::int(py, model.seed as i64)),
+                (
+                    "n_critic",
+                    c.n_critic
+                        .map_or_else(|| py.None(), |n| params::int(py, n as i64)),
+                ),
+                ("gp_lambda", params::float(c.gp_lambda)),
+                ("lr", params::opt_float(py, c.lr)),
+                ("betas", betas),
+            ],
+        )
+    }
+}
+
 impl PyGan {
-    pub fn from_model(model: Model<Gan>) -> crate::error::Result<Self> {
+    pub fn from_model(py: Python<'_>, model: Model<Gan>) -> PyResult<Self> {
+        let params = Gan::params_of(py, &model)?;
         Ok(PyGan {
-            shared: Shared::new(model)?,
+            shared: Shared::new(model, params)?,
         })
     }
 }
@@ -27,52 +80,49 @@ impl PyGan {
 #[pymethods]
 impl PyGan {
     #[new]
-    #[pyo3(signature = (
-        latent_dim=None, hidden=None, loss="bce", arch="auto", device="auto", seed=None,
-        *, n_critic=None, gp_lambda=10.0, lr=None, betas=None
-    ))]
+    #[pyo3(
+        signature = (
+            latent_dim=params::none(), hidden=params::none(), loss=params::string("bce"),
+            arch=params::string("auto"), device=params::string("auto"), seed=params::none(),
+            *, n_critic=params::none(), gp_lambda=params::float(10.0), lr=params::none(),
+            betas=params::none()
+        ),
+        text_signature = "(latent_dim=None, hidden=None, loss='bce', arch='auto', device='auto', seed=None, *, n_critic=None, gp_lambda=10.0, lr=None, betas=None)"
+    )]
     #[allow(clippy::too_many_arguments)]
     fn new(
-        latent_dim: Option<&Bound<'_, PyAny>>,
-        hidden: Option<&Bound<'_, PyAny>>,
-        loss: &str,
-        arch: &str,
-        device: &str,
-        seed: Option<&Bound<'_, PyAny>>,
-        n_critic: Option<&Bound<'_, PyAny>>,
-        gp_lambda: f64,
-        lr: Option<f64>,
-        betas: Option<(f64, f64)>,
+        py: Python<'_>,
+        latent_dim: Py<PyAny>,
+        hidden: Py<PyAny>,
+        loss: Py<PyAny>,
+        arch: Py<PyAny>,
+        device: Py<PyAny>,
+        seed: Py<PyAny>,
+        n_critic: Py<PyAny>,
+        gp_lambda: Py<PyAny>,
+        lr: Py<PyAny>,
+        betas: Py<PyAny>,
     ) -> PyResult<Self> {
         entry(|| {
-            let defaults = GanConfig::default();
-            let seed = read_opt_int(seed, "seed")?.unwrap_or(0);
-            let n_critic = read_opt_int(n_critic, "n_critic")?
-                .map(|n| {
-                    usize::try_from(n).map_err(|_| {
-                        crate::error::Error::Parameter(format!(
-                            "n_critic must be at least 1, got {n}"
-                        ))
-                    })
-                })
-                .transpose()?;
-            let config = GanConfig {
-                latent_dim: read_opt_int(latent_dim, "latent_dim")?.unwrap_or(defaults.latent_dim),
-                hidden: read_opt_ints(hidden, "hidden")?.unwrap_or(defaults.hidden),
-                loss: GanLoss::parse(loss)?,
-                arch: Arch::parse(arch)?,
-                n_critic,
-                gp_lambda,
-                lr,
-                betas,
-            };
-            config.validate()?;
-            let seed = check_seed(Some(seed))?.unwrap_or_default();
-            Ok(PyGan::from_model(Model::new(
-                config,
-                parse_device(device)?,
-                seed,
-            ))?)
+            let given = params::dict_of(
+                py,
+                &[
+                    ("latent_dim", latent_dim),
+                    ("hidden", hidden),
+                    ("loss", loss),
+                    ("arch", arch),
+                    ("device", device),
+                    ("seed", seed),
+                    ("n_critic", n_critic),
+                    ("gp_lambda", gp_lambda),
+                    ("lr", lr),
+                    ("betas", betas),
+                ],
+            )?;
+            let model = Gan::from_params(&given)?;
+            Ok(PyGan {
+                shared: Shared::new(model, given)?,
+            })
         })
     }
 
@@ -80,21 +130,5 @@ impl PyGan {
     #[getter]
     fn loss(&self, py: Python<'_>) -> PyResult<&'static str> {
         entry(|| Ok(self.shared.status(py, |st| st.config.loss.name())))
-    }
-
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        entry(|| {
-            let (c, fitted) = self.shared.status(py, |st| (st.config.clone(), st.fitted));
-            Ok(format!(
-                "GAN(latent_dim={}, hidden={:?}, loss={:?}, arch={:?}, n_critic={}, lr={:?}, fitted={})",
-                c.latent_dim,
-                c.hidden,
-                c.loss.name(),
-                format!("{:?}", c.arch).to_lowercase(),
-                c.n_critic(),
-                c.lr(),
-                if fitted { "True" } else { "False" }
-            ))
-        })
     }
 }

@@ -5,6 +5,7 @@ pub(crate) mod frame;
 pub mod gan;
 pub mod metrics;
 mod monitor;
+mod params;
 mod shared;
 pub mod vae;
 
@@ -18,16 +19,12 @@ use std::path::PathBuf;
 fn model_from(py: Python<'_>, checkpoint: checkpoint::Checkpoint) -> PyResult<Py<PyAny>> {
     match checkpoint.kind() {
         "VAE" => {
-            let model = py.detach(move || {
-                checkpoint::restore(&checkpoint).and_then(vae::PyVae::from_model)
-            })?;
-            Ok(Py::new(py, model)?.into_any())
+            let model = py.detach(move || checkpoint::restore(&checkpoint))?;
+            Ok(Py::new(py, vae::PyVae::from_model(py, model)?)?.into_any())
         }
         "GAN" => {
-            let model = py.detach(move || {
-                checkpoint::restore(&checkpoint).and_then(gan::PyGan::from_model)
-            })?;
-            Ok(Py::new(py, model)?.into_any())
+            let model = py.detach(move || checkpoint::restore(&checkpoint))?;
+            Ok(Py::new(py, gan::PyGan::from_model(py, model)?)?.into_any())
         }
         other => Err(Error::Checkpoint(format!(
             "checkpoint holds an unknown model class {other:?}"

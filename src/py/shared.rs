@@ -6,11 +6,13 @@
 use super::convert::{read_count, read_labels, read_opt_int, write_labels, ArraySink};
 use super::frame::{self, ColumnArgs};
 use super::monitor::{stats_dict, PyMonitor};
+use super::params::{Constructor, Params};
 use crate::augment::{self, Request, Strategy};
 use crate::checkpoint;
+use crate::data::DataSpec;
 use crate::error::{Error, Result};
 use crate::handle::{Access, Handle, Status};
-use crate::model::{Holdout, Model, Network, SampleLabels};
+use crate::model::{Holdout, Layout, Model, Network, SampleLabels};
 use crate::train::FitOptions;
 use numpy::PyArrayMethods;
 use pyo3::prelude::*;
@@ -21,6 +23,7 @@ use std::path::PathBuf;
 
 pub struct Shared<N: Network> {
     handle: Handle<N>,
+    params: Params,
 }
 
 /// Runs a Python entry point, turning a panic into a `GenaugError` ("internal error: ...")
@@ -113,10 +116,28 @@ impl SampleY {
 }
 
 impl<N: Network> Shared<N> {
-    pub fn new(model: Model<N>) -> Result<Self> {
+    /// The model and the parameters that built it (the constructor's, as given).
+    pub fn new(model: Model<N>, params: Bound<'_, PyDict>) -> Result<Self> {
         Ok(Shared {
             handle: Handle::new(model)?,
+            params: Params::new(params),
         })
+    }
+
+    pub fn get_params<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        self.params.get(py)
+    }
+
+    /// Replaces the model with a new, unfitted one built from the parameters with `updates`.
+    pub fn set_params(&self, py: Python<'_>, updates: Option<&Bound<'_, PyDict>>) -> PyResult<()>
+    where
+        N: Constructor,
+    {
+        let params = self.params.merged(py, N::KIND, updates)?;
+        let model = N::from_params(&params)?;
+        detached(py, || self.handle.replace(model))?;
+        self.params.replace(params);
+        Ok(())
     }
 
     /// Runs `f` on the model with the GIL released; calls from other threads wait their turn,
@@ -387,6 +408,26 @@ impl<N: Network> Shared<N> {
         }
     }
 
+    /// `f` of the fitted model's config, layout and data spec; `NotFittedError` before a fit.
+    pub fn fitted_parts<R: Send>(
+        &self,
+        py: Python<'_>,
+        what: &str,
+        f: impl FnOnce(&N::Config, &Layout, &DataSpec) -> R + Send,
+    ) -> PyResult<R> {
+        self.status(py, |st| {
+            st.fitted_parts()
+                .map(|(layout, spec)| f(&st.config, layout, spec))
+        })
+        .ok_or_else(|| {
+            Error::NotFitted(format!(
+                "{what} is set by fit, and this {} has not been fitted",
+                N::KIND
+            ))
+            .into()
+        })
+    }
+
     pub fn is_fitted(&self, py: Python<'_>) -> bool {
         self.status(py, |st| st.fitted)
     }
@@ -454,6 +495,23 @@ fn read_strategy(strategy: &Bound<'_, PyAny>) -> PyResult<Strategy> {
 
 /// The methods every model class shares, as a `#[pymethods]` block of its own over the class's
 /// `shared` field; each runs under [`entry`].
+/// The network a Python model class wraps.
+pub trait Wraps {
+    type Net: Network;
+}
+
+/// A model's `repr` (`"text"`) or notebook HTML (`"html"`), written by `genaug._describe`.
+pub fn describe(model: &Bound<'_, PyAny>, form: &str) -> PyResult<String> {
+    entry(|| {
+        model
+            .py()
+            .import("genaug._describe")?
+            .getattr(form)?
+            .call1((model,))?
+            .extract()
+    })
+}
+
 macro_rules! shared_methods {
     ($class:ty) => {
         #[pyo3::pymethods]
@@ -631,6 +689,107 @@ macro_rules! shared_methods {
             #[getter]
             fn device(&self, py: pyo3::Python<'_>) -> pyo3::PyResult<String> {
                 $crate::py::shared::entry(|| Ok(self.shared.device(py)))
+            }
+
+            /// The constructor's parameters as given (scikit-learn's `get_params`).
+            #[pyo3(signature = (deep=true))]
+            fn get_params<'py>(
+                &self,
+                py: pyo3::Python<'py>,
+                deep: bool,
+            ) -> pyo3::PyResult<pyo3::Bound<'py, pyo3::types::PyDict>> {
+                let _ = deep; // no parameter is itself an estimator
+                $crate::py::shared::entry(|| self.shared.get_params(py))
+            }
+
+            /// Sets constructor parameters and returns `self`, unfitted: like a new model
+            /// built with them (scikit-learn's `set_params`).
+            #[pyo3(signature = (**params))]
+            fn set_params<'py>(
+                slf: pyo3::Bound<'py, Self>,
+                params: Option<&pyo3::Bound<'py, pyo3::types::PyDict>>,
+            ) -> pyo3::PyResult<pyo3::Bound<'py, Self>> {
+                $crate::py::shared::entry(|| {
+                    slf.get().shared.set_params(slf.py(), params)?;
+                    Ok(slf.clone())
+                })
+            }
+
+            /// Number of values in one training sample (scikit-learn's `n_features_in_`).
+            #[getter]
+            fn n_features_in_(&self, py: pyo3::Python<'_>) -> pyo3::PyResult<usize> {
+                $crate::py::shared::entry(|| {
+                    self.shared
+                        .fitted_parts(py, "n_features_in_", |_, _, spec| spec.width())
+                })
+            }
+
+            /// The column names of the DataFrame the model was fitted on (the label column
+            /// included); `AttributeError` for a model fitted on an array, as in scikit-learn.
+            #[getter]
+            fn feature_names_in_<'py>(
+                &self,
+                py: pyo3::Python<'py>,
+            ) -> pyo3::PyResult<pyo3::Bound<'py, pyo3::PyAny>> {
+                $crate::py::shared::entry(|| match self.shared.frame(py) {
+                    Some(frame) => $crate::py::frame::call(py, "column_names", &frame, &py.None().into_bound(py)),
+                    None => Err(pyo3::exceptions::PyAttributeError::new_err(
+                        "feature_names_in_ is set by a fit on a DataFrame",
+                    )),
+                })
+            }
+
+            /// Shape of one training sample.
+            #[getter]
+            fn sample_shape_<'py>(
+                &self,
+                py: pyo3::Python<'py>,
+            ) -> pyo3::PyResult<pyo3::Bound<'py, pyo3::types::PyTuple>> {
+                $crate::py::shared::entry(|| {
+                    let shape = self.shared.fitted_parts(py, "sample_shape_", |_, _, spec| {
+                        spec.sample_shape.clone()
+                    })?;
+                    pyo3::types::PyTuple::new(py, shape)
+                })
+            }
+
+            /// NumPy dtype name of the training data, which generated data comes back in.
+            #[getter]
+            fn dtype_(&self, py: pyo3::Python<'_>) -> pyo3::PyResult<String> {
+                $crate::py::shared::entry(|| {
+                    self.shared
+                        .fitted_parts(py, "dtype_", |_, _, spec| spec.dtype.clone())
+                })
+            }
+
+            /// The network family the fit used: `"mlp"` or `"conv"`.
+            #[getter]
+            fn arch_(&self, py: pyo3::Python<'_>) -> pyo3::PyResult<&'static str> {
+                $crate::py::shared::entry(|| {
+                    self.shared.fitted_parts(py, "arch_", |_, layout, _| {
+                        if layout.image.is_some() { "conv" } else { "mlp" }
+                    })
+                })
+            }
+
+            /// Widths `[in, ..., out]` of each fully connected stack of the fitted networks.
+            #[getter]
+            fn layers_(&self, py: pyo3::Python<'_>) -> pyo3::PyResult<Vec<Vec<i64>>> {
+                $crate::py::shared::entry(|| {
+                    self.shared.fitted_parts(py, "layers_", |config, layout, _| {
+                        <<Self as $crate::py::shared::Wraps>::Net as $crate::model::Network>::linear_layers(
+                            config, layout,
+                        )
+                    })
+                })
+            }
+
+            fn __repr__(slf: &pyo3::Bound<'_, Self>) -> pyo3::PyResult<String> {
+                $crate::py::shared::describe(slf.as_any(), "text")
+            }
+
+            fn _repr_html_(slf: &pyo3::Bound<'_, Self>) -> pyo3::PyResult<String> {
+                $crate::py::shared::describe(slf.as_any(), "html")
             }
 
             #[getter]

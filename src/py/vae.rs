@@ -1,12 +1,11 @@
 //! `genaug.VAE`: the Python face of [`crate::vae::Vae`].
 
-use super::convert::{
-    read_array, read_opt_int, read_opt_ints, repr_optional, write_floats, ArraySink,
-};
+use super::convert::{read_array, read_opt_int, write_floats, ArraySink};
 use super::frame;
-use super::shared::{check_seed, entry, shared_methods, Shared};
+use super::params::{self, Constructor};
+use super::shared::{check_seed, entry, shared_methods, Shared, Wraps};
 use crate::data::Array;
-use crate::device::parse_device;
+use crate::device::{device_name, parse_device};
 use crate::error::Error;
 use crate::handle::Access;
 use crate::impute::{self, Fill};
@@ -17,7 +16,7 @@ use crate::seed::derive;
 use crate::vae::{Vae, VaeConfig, DEFAULT_CONTAMINATION, LIKELIHOOD_SAMPLES};
 use numpy::PyArray1;
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
+use pyo3::types::{PyDict, PyTuple};
 
 /// A (conditional) variational autoencoder for tabular rows, images and sequences.
 #[pyclass(name = "VAE", module = "genaug", frozen)]
@@ -27,10 +26,57 @@ pub struct PyVae {
 
 shared_methods!(PyVae);
 
+impl Wraps for PyVae {
+    type Net = Vae;
+}
+
+impl Constructor for Vae {
+    fn from_params(params: &Bound<'_, PyDict>) -> PyResult<Model<Vae>> {
+        let read = params::Reader(params);
+        let config = VaeConfig {
+            latent_dim: read
+                .opt_int("latent_dim")?
+                .unwrap_or(VaeConfig::default().latent_dim),
+            hidden: read.opt_ints("hidden")?,
+            beta: read.float("beta")?,
+            arch: Arch::parse(&read.string("arch")?)?,
+            free_bits: read.opt_float("free_bits")?,
+            contamination: read.float("contamination")?,
+        };
+        config.validate()?;
+        let device = parse_device(&read.string("device")?)?;
+        Ok(Model::new(config, device, params::seed(&read)?))
+    }
+
+    fn params_of<'py>(py: Python<'py>, model: &Model<Vae>) -> PyResult<Bound<'py, PyDict>> {
+        let c = &model.config;
+        params::dict_of(
+            py,
+            &[
+                ("latent_dim", params::int(py, c.latent_dim)),
+                (
+                    "hidden",
+                    match &c.hidden {
+                        Some(widths) => params::ints(py, widths)?,
+                        None => py.None(),
+                    },
+                ),
+                ("beta", params::float(c.beta)),
+                ("arch", params::string(c.arch.name())),
+                ("device", params::string(&device_name(model.device))),
+                ("seed", params::int(py, model.seed as i64)),
+                ("free_bits", params::opt_float(py, c.free_bits)),
+                ("contamination", params::float(c.contamination)),
+            ],
+        )
+    }
+}
+
 impl PyVae {
-    pub fn from_model(model: Model<Vae>) -> crate::error::Result<Self> {
+    pub fn from_model(py: Python<'_>, model: Model<Vae>) -> PyResult<Self> {
+        let params = Vae::params_of(py, &model)?;
         Ok(PyVae {
-            shared: Shared::new(model)?,
+            shared: Shared::new(model, params)?,
         })
     }
 
@@ -105,35 +151,39 @@ impl PyVae {
 impl PyVae {
     #[new]
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (latent_dim=None, hidden=None, beta=1.0, arch="auto", device="auto", seed=None, *, free_bits=None, contamination=DEFAULT_CONTAMINATION))]
+    #[pyo3(
+        signature = (latent_dim=params::none(), hidden=params::none(), beta=params::float(1.0), arch=params::string("auto"), device=params::string("auto"), seed=params::none(), *, free_bits=params::none(), contamination=params::float(DEFAULT_CONTAMINATION)),
+        text_signature = "(latent_dim=None, hidden=None, beta=1.0, arch='auto', device='auto', seed=None, *, free_bits=None, contamination=0.1)"
+    )]
     fn new(
-        latent_dim: Option<&Bound<'_, PyAny>>,
-        hidden: Option<&Bound<'_, PyAny>>,
-        beta: f64,
-        arch: &str,
-        device: &str,
-        seed: Option<&Bound<'_, PyAny>>,
-        free_bits: Option<f64>,
-        contamination: f64,
+        py: Python<'_>,
+        latent_dim: Py<PyAny>,
+        hidden: Py<PyAny>,
+        beta: Py<PyAny>,
+        arch: Py<PyAny>,
+        device: Py<PyAny>,
+        seed: Py<PyAny>,
+        free_bits: Py<PyAny>,
+        contamination: Py<PyAny>,
     ) -> PyResult<Self> {
         entry(|| {
-            let defaults = VaeConfig::default();
-            let seed = read_opt_int(seed, "seed")?.unwrap_or(0);
-            let config = VaeConfig {
-                latent_dim: read_opt_int(latent_dim, "latent_dim")?.unwrap_or(defaults.latent_dim),
-                hidden: read_opt_ints(hidden, "hidden")?,
-                beta,
-                arch: Arch::parse(arch)?,
-                free_bits,
-                contamination,
-            };
-            config.validate()?;
-            let seed = check_seed(Some(seed))?.unwrap_or_default();
-            Ok(PyVae::from_model(Model::new(
-                config,
-                parse_device(device)?,
-                seed,
-            ))?)
+            let given = params::dict_of(
+                py,
+                &[
+                    ("latent_dim", latent_dim),
+                    ("hidden", hidden),
+                    ("beta", beta),
+                    ("arch", arch),
+                    ("device", device),
+                    ("seed", seed),
+                    ("free_bits", free_bits),
+                    ("contamination", contamination),
+                ],
+            )?;
+            let model = Vae::from_params(&given)?;
+            Ok(PyVae {
+                shared: Shared::new(model, given)?,
+            })
         })
     }
 
@@ -303,22 +353,5 @@ impl PyVae {
     #[getter]
     fn offset_(&self, py: Python<'_>) -> PyResult<f64> {
         entry(|| Ok(py.detach(|| self.shared_handle_read(inference::offset))?))
-    }
-
-    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
-        entry(|| {
-            let (c, fitted) = self.shared.status(py, |st| (st.config.clone(), st.fitted));
-            Ok(format!(
-                "VAE(latent_dim={}, hidden={}, beta={:?}, free_bits={}, contamination={:?}, arch={:?}, \
-                 fitted={})",
-                c.latent_dim,
-                repr_optional(&c.hidden),
-                c.beta,
-                repr_optional(&c.free_bits),
-                c.contamination,
-                format!("{:?}", c.arch).to_lowercase(),
-                if fitted { "True" } else { "False" }
-            ))
-        })
     }
 }
