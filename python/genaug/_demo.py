@@ -115,11 +115,12 @@ def run(out_dir: str | Path = "demo-output", seed: int = 0, progress: bool | Non
     else:
         assert grid_vae is not None  # CUTS >= 1
         labels = np.repeat(np.arange(10), 10)
-        grid = sample_grid(
+        grid = Path(out_dir) / "digits.png"
+        sample_grid(
             grid_vae.sample(len(labels), y=labels, seed=seed),
             labels,
-            Path(out_dir) / "digits.png",
             title="genaug conditional VAE fitted to cut 0: generated digits per class",
+            path=grid,
         )
         print(f"generated digits per class: {grid}")
     print(f"demo finished in {time.perf_counter() - started:.0f} s")
