@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up from nothing and runs every check: Rust format, lints and unit tests, Python lints,
-# stub checks and the pytest suite.
+# stub checks, the pytest suite, and the wheel installed into a fresh environment.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh test
@@ -25,3 +25,6 @@ python -m mypy.stubtest genaug._core
 echo "== pytest"
 # pytest exits 5 when it collects no test: that fails here like any other failure.
 python -m pytest -q
+echo "== wheel"
+bash scripts/wheel.sh
+bash scripts/wheel-check.sh

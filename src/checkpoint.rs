@@ -266,12 +266,7 @@ fn restore_checked<N: Network>(checkpoint: &Checkpoint) -> Result<Model<N>> {
     model.seeds = SeedStream {
         state: checkpoint.field("seed_state")?,
     };
-    // Checkpoints written before the constructor's seed was stored: the stream's state is that
-    // seed until the model first draws from it.
-    model.seed = match checkpoint.metadata.contains_key("seed") {
-        true => checkpoint.field("seed")?,
-        false => model.seeds.state,
-    };
+    model.seed = checkpoint.field("seed")?;
     model.history = checkpoint.field("history")?;
     if !checkpoint.metadata.contains_key("spec") {
         // An unfitted model's checkpoint holds no weights and no fitted metadata.

@@ -116,6 +116,9 @@ pub enum Access {
     Read,
     /// The model itself, optimiser state and all (saving, fitting).
     Full,
+    /// Putting a new model in place: refused while a fit holds the model, whose caller would
+    /// get back a model that is no longer the one it fitted.
+    Rebuild,
 }
 
 enum Claim<N: Network> {
@@ -139,11 +142,13 @@ impl<N: Network> Handle<N> {
         })
     }
 
-    /// Puts `model` in place of the current one once other calls are done with it.
-    pub fn replace(&self, model: Model<N>) -> Result<()> {
-        self.acquire(Access::Full, false)?;
+    /// Puts `model` in place of the current one once other calls are done with it, running
+    /// `then` while no other call can see the model (so that what it records matches the model).
+    pub fn replace(&self, model: Model<N>, then: impl FnOnce()) -> Result<()> {
+        self.acquire(Access::Rebuild, false)?;
         let outcome = Status::of(&model).map(|status| {
             *self.lock_model() = model;
+            then();
             // The claim on the model is kept until `release` below.
             self.status(|st| {
                 *st = Status {
@@ -173,6 +178,12 @@ impl<N: Network> Handle<N> {
                 return Claim::Model;
             };
             let fit_holds = holder.fitting || holder.is_gone();
+            if access == Access::Rebuild && fit_holds {
+                return Claim::Refused(Error::Busy(format!(
+                    "this {} is being fitted; set_params only after fit returns",
+                    N::KIND
+                )));
+            }
             if access == Access::Read && fit_holds {
                 return match &st.view {
                     Some(view) => Claim::View(Box::new(view.shallow_copy())),

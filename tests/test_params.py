@@ -102,3 +102,34 @@ def test_repr_says_what_the_model_is(blobs):
     html = model._repr_html_()
     assert html.startswith("<div>") and "<table>" in html and "70 rows of shape (5,)" in html
     assert "fitted</th><td style='text-align:left'>no" in genaug.GAN()._repr_html_()
+
+
+def test_set_params_with_nothing_new_keeps_the_fitted_model(blobs):
+    x, y = blobs
+    model = genaug.VAE(latent_dim=2).fit(x, y, epochs=1, progress=False)
+    assert model.set_params() is model and model.is_fitted
+    model.set_params(latent_dim=model.get_params()["latent_dim"])
+    assert model.is_fitted
+
+
+def test_set_params_is_refused_while_the_model_is_being_fitted(blobs):
+    x, y = blobs
+    model = genaug.VAE(latent_dim=2)
+    refused = []
+
+    def callback(stats):
+        try:
+            model.set_params(latent_dim=3)
+        except genaug.ModelBusyError as err:
+            refused.append(str(err))
+
+    model.fit(x, y, epochs=2, callbacks=[callback], progress=False)
+    assert len(refused) == 2 and "set_params only after fit returns" in refused[0]
+    assert model.is_fitted and model.get_params()["latent_dim"] == 2
+
+
+def test_an_unfitted_model_pickles_as_its_parameters():
+    model = genaug.GAN(hidden=[8], device="auto")
+    copy = pickle.loads(pickle.dumps(model))
+    assert copy.get_params() == model.get_params()
+    assert copy.get_params()["device"] == "auto" and copy.get_params()["seed"] is None

@@ -53,8 +53,15 @@ __all__ = [
 ]
 
 
-def _reduce(model: GAN | VAE) -> tuple[Callable[[bytes], Any], tuple[bytes]]:
-    # Models pickle as their safetensors checkpoint bytes: no code is pickled.
+def _unfitted(cls: type[GAN | VAE], params: dict[str, Any]) -> GAN | VAE:
+    return cls(**params)
+
+
+def _reduce(model: GAN | VAE) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+    # Fitted models pickle as their safetensors checkpoint bytes: no code is pickled. An
+    # unfitted one is its parameters as given (device="auto" stays "auto" in another process).
+    if not model.is_fitted:
+        return _unfitted, (type(model), model.get_params())
     return from_bytes, (model.to_bytes(),)
 
 

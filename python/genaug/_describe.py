@@ -8,6 +8,8 @@ import html as _html
 import inspect
 from typing import Any
 
+from genaug.exceptions import NotFittedError
+
 
 def _changed_params(model: Any) -> str:
     """``name=value`` for each parameter that differs from the constructor's default."""
@@ -29,12 +31,14 @@ def _facts(model: Any) -> list[tuple[str, str]]:
     """(label, text) lines about the fitted model, or that it is not fitted."""
     if not model.is_fitted:
         return [("fitted", "no"), ("device", model.device)]
-    rows = model.fit_params_.get("rows")
-    shape = tuple(model.sample_shape_)
+    try:
+        rows = f"{model.fit_params_['rows']} rows"
+    except NotFittedError:  # a first fit still running: its figures come when it returns
+        rows = "rows"
     if hasattr(model, "feature_names_in_"):
-        data = f"{rows} rows of a DataFrame: {', '.join(map(str, model.feature_names_in_))}"
+        data = f"{rows} of a DataFrame with columns {', '.join(map(str, model.feature_names_in_))}"
     else:
-        data = f"{rows} rows of shape {shape}, {model.dtype_}"
+        data = f"{rows} of shape {tuple(model.sample_shape_)}, {model.dtype_}"
     layers = " | ".join("-".join(str(w) for w in stack) for stack in model.layers_)
     facts = [
         ("fitted", f"{len(model.history)} epochs"),

@@ -268,14 +268,10 @@ def strategy_codes(spec_json: str, strategy: Any) -> Any:
     return {int(k): v for k, v in zip(keys, strategy.values(), strict=True)}
 
 
-def column_names(spec_json: str, _: Any = None) -> list[str]:
-    """The fitted frame's column names in their order, the label column included."""
-    spec = json.loads(spec_json)
-    names = [c["name"] for c in spec["columns"]]
-    target = spec.get("target")
-    if target is not None:
-        names.insert(target["position"], target["name"])
-    return names
+def feature_names(spec_json: str) -> np.ndarray:
+    """The fitted frame's column names in their order, the label column left out (it is the
+    target, not a feature), as scikit-learn's ``feature_names_in_`` holds them."""
+    return np.asarray([c["name"] for c in json.loads(spec_json)["columns"]], dtype=object)
 
 
 def class_values(spec_json: str, codes: list[int]) -> list[Any]:

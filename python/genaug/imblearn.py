@@ -129,7 +129,7 @@ class GenerativeOverSampler(BaseOverSampler):  # type: ignore[misc]
             if count > 0
         ]
         if not wanted:
-            return X, y
+            return X.copy(), y.copy()
         labels = np.repeat([code for code, _ in wanted], [count for _, count in wanted])
         generated = model.sample(len(labels), y=labels, seed=draw)
         y_new = np.concatenate([y, self.classes_[labels].astype(y.dtype, copy=False)])

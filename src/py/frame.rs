@@ -15,7 +15,7 @@ pub fn is_frame(obj: &Bound<'_, PyAny>) -> PyResult<bool> {
     Ok(cls.name()?.to_str()? == "DataFrame" && cls.module()?.to_str()?.starts_with("pandas"))
 }
 
-fn module(py: Python<'_>) -> PyResult<Bound<'_, PyModule>> {
+pub fn module(py: Python<'_>) -> PyResult<Bound<'_, PyModule>> {
     py.import("genaug._frame")
 }
 

@@ -54,7 +54,7 @@ impl Constructor for Gan {
                 ("loss", params::string(c.loss.name())),
                 ("arch", params::string(c.arch.name())),
                 ("device", params::string(&device_name(model.device))),
-                ("seed", params::int(py, model.seed as i64)),
+                ("seed", params::seed_value(py, model.seed)),
                 (
                     "n_critic",
                     c.n_critic

@@ -39,14 +39,16 @@ impl Params {
         self.lock().bind(py).copy()
     }
 
-    /// The parameters with `updates` applied; unknown names are a `ParameterError`.
+    /// The parameters with `updates` applied, or `None` when every update is the object
+    /// already set; unknown names are a `ParameterError`.
     pub fn merged<'py>(
         &self,
         py: Python<'py>,
         kind: &str,
         updates: Option<&Bound<'py, PyDict>>,
-    ) -> PyResult<Bound<'py, PyDict>> {
+    ) -> PyResult<Option<Bound<'py, PyDict>>> {
         let params = self.get(py)?;
+        let mut changed = false;
         for (name, value) in updates.into_iter().flatten() {
             if !params.contains(&name)? {
                 let valid: Vec<String> = params.keys().iter().map(|k| k.to_string()).collect();
@@ -56,17 +58,19 @@ impl Params {
                 ))
                 .into());
             }
+            changed |= !params.get_item(&name)?.is_some_and(|old| old.is(&value));
             params.set_item(name, value)?;
         }
-        Ok(params)
+        Ok(changed.then_some(params))
     }
 
-    pub fn replace(&self, dict: Bound<'_, PyDict>) {
-        *self.lock() = dict.unbind();
+    /// Stores new parameters (with or without the GIL).
+    pub fn replace(&self, dict: Py<PyDict>) {
+        *self.lock() = dict;
     }
 }
 
-/// Builds the dict of `names` and `values` in order.
+/// A dict of `entries` (name, value) in their order.
 pub fn dict_of<'py>(
     py: Python<'py>,
     entries: &[(&str, Py<PyAny>)],
@@ -171,6 +175,12 @@ pub fn int(py: Python<'_>, value: i64) -> Py<PyAny> {
     value
         .into_pyobject(py)
         .map_or_else(|_| py.None(), |v| v.into_any().unbind())
+}
+
+/// A seed as a parameter: `None` for one beyond Python's reach as an `i64` (never set by the
+/// constructor, which takes seeds up to 2^63 - 1).
+pub fn seed_value(py: Python<'_>, seed: u64) -> Py<PyAny> {
+    i64::try_from(seed).map_or_else(|_| py.None(), |s| int(py, s))
 }
 
 pub fn opt_float(py: Python<'_>, value: Option<f64>) -> Py<PyAny> {

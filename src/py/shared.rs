@@ -128,16 +128,20 @@ impl<N: Network> Shared<N> {
         self.params.get(py)
     }
 
-    /// Replaces the model with a new, unfitted one built from the parameters with `updates`.
+    /// Replaces the model with a new, unfitted one built from the parameters with `updates`;
+    /// updates that change nothing (the very objects already set) leave the model as it is.
     pub fn set_params(&self, py: Python<'_>, updates: Option<&Bound<'_, PyDict>>) -> PyResult<()>
     where
         N: Constructor,
     {
-        let params = self.params.merged(py, N::KIND, updates)?;
+        let Some(params) = self.params.merged(py, N::KIND, updates)? else {
+            return Ok(());
+        };
         let model = N::from_params(&params)?;
-        detached(py, || self.handle.replace(model))?;
-        self.params.replace(params);
-        Ok(())
+        let params = params.unbind();
+        detached(py, || {
+            self.handle.replace(model, || self.params.replace(params))
+        })
     }
 
     /// Runs `f` on the model with the GIL released; calls from other threads wait their turn,
@@ -493,8 +497,6 @@ fn read_strategy(strategy: &Bound<'_, PyAny>) -> PyResult<Strategy> {
     Ok(Strategy::Counts(counts))
 }
 
-/// The methods every model class shares, as a `#[pymethods]` block of its own over the class's
-/// `shared` field; each runs under [`entry`].
 /// The network a Python model class wraps.
 pub trait Wraps {
     type Net: Network;
@@ -512,6 +514,8 @@ pub fn describe(model: &Bound<'_, PyAny>, form: &str) -> PyResult<String> {
     })
 }
 
+/// The methods every model class shares, as a `#[pymethods]` block of its own over the class's
+/// `shared` field; each runs under [`entry`].
 macro_rules! shared_methods {
     ($class:ty) => {
         #[pyo3::pymethods]
@@ -732,7 +736,8 @@ macro_rules! shared_methods {
                 py: pyo3::Python<'py>,
             ) -> pyo3::PyResult<pyo3::Bound<'py, pyo3::PyAny>> {
                 $crate::py::shared::entry(|| match self.shared.frame(py) {
-                    Some(frame) => $crate::py::frame::call(py, "column_names", &frame, &py.None().into_bound(py)),
+                    Some(frame) => $crate::py::frame::module(py)?
+                        .call_method1("feature_names", (frame,)),
                     None => Err(pyo3::exceptions::PyAttributeError::new_err(
                         "feature_names_in_ is set by a fit on a DataFrame",
                     )),

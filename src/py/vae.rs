@@ -64,7 +64,7 @@ impl Constructor for Vae {
                 ("beta", params::float(c.beta)),
                 ("arch", params::string(c.arch.name())),
                 ("device", params::string(&device_name(model.device))),
-                ("seed", params::int(py, model.seed as i64)),
+                ("seed", params::seed_value(py, model.seed)),
                 ("free_bits", params::opt_float(py, c.free_bits)),
                 ("contamination", params::float(c.contamination)),
             ],
