@@ -47,7 +47,9 @@ def test_a_table_trains_on_larger_batches_and_at_least_thirty_passes(many_rows):
     params = vae.fit_params_
     assert (params["batch_size"], params["batches_per_epoch"]) == (512, 125)
     assert (params["target_steps"], params["epochs"]) == (500, 30)
-    assert "hidden=None" in repr(vae) and "free_bits=None" in repr(vae)
+    # The table profile's widths, chosen at fit: the parameters stay as given.
+    assert vae.layers_ == [[3, 128, 128, 4], [2, 128, 128, 3]]
+    assert vae.get_params()["hidden"] is None and vae.get_params()["free_bits"] is None
     # The same numbers as a plain array keep the array profile; a given batch size wins.
     array = genaug.VAE(latent_dim=2, **SMALL).fit(many_rows[:640], epochs=1, progress=False)
     assert array.fit_params_["batch_size"] == 64

@@ -558,3 +558,29 @@ def test_evaluate_is_the_report_of_a_sample(fitted):
     assert out == close(metrics.report(x, model.sample(len(x), seed=0)))
     out = model.evaluate(x, 50, seed=3, train=x[:100])
     assert out == close(metrics.report(x, model.sample(50, seed=3), x[:100]))
+
+
+def test_evaluate_a_conditional_model_draws_the_real_rows_classes(blobs):
+    x, y = blobs
+    model = genaug.VAE(seed=0).fit(x, y, epochs=2, progress=False)
+    with pytest.raises(genaug.LabelError, match="evaluate\\(x, y=labels\\)"):
+        model.evaluate(x)
+    out = model.evaluate(x, y=y)
+    assert out == close(metrics.report(x, model.sample(len(x), y=y, seed=0)))
+    # n rows: the real classes cycled, so in the real rows' proportions.
+    out = model.evaluate(x, 140, y=y, seed=2)
+    assert out == close(metrics.report(x, model.sample(140, y=np.tile(y, 2), seed=2)))
+
+
+def test_evaluate_a_model_conditional_on_a_frame_column():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {"size": rng.normal(size=120), "kind": pd.Categorical(rng.choice(["a", "b"], 120))}
+    )
+    model = genaug.VAE(seed=0).fit(frame, y="kind", epochs=2, progress=False)
+    out = model.evaluate(frame)
+    expected = metrics.report(frame, model.sample(len(frame), y=frame["kind"], seed=0))
+    assert out == close(expected)
+    with pytest.raises(genaug.LabelError, match="label column"):
+        model.evaluate(frame.drop(columns="kind"))

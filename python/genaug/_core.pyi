@@ -99,6 +99,7 @@ class GAN:
         x: npt.ArrayLike | Any,
         n: _Count | None = None,
         *,
+        y: npt.ArrayLike | None = None,
         seed: int | None = None,  # None: 0
         train: npt.ArrayLike | Any = None,
         k: int = 5,
@@ -244,6 +245,7 @@ class VAE:
         x: npt.ArrayLike | Any,
         n: _Count | None = None,
         *,
+        y: npt.ArrayLike | None = None,
         seed: int | None = None,  # None: 0
         train: npt.ArrayLike | Any = None,
         k: int = 5,

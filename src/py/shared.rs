@@ -583,32 +583,24 @@ macro_rules! shared_methods {
 
             /// `genaug.metrics.report(x, self.sample(n, seed=seed), train, k=k)`: how `n`
             /// generated rows (default: as many as `x` has; seed 0 unless given) compare with
-            /// the real rows `x`.
-            #[pyo3(signature = (x, n=None, *, seed=None, train=None, k=5))]
+            /// the real rows `x`; a conditional model draws the classes of `y` (or of a
+            /// DataFrame's label column), as often as the real rows have them.
+            #[pyo3(signature = (x, n=None, *, y=None, seed=None, train=None, k=5))]
+            #[allow(clippy::too_many_arguments)]
             fn evaluate<'py>(
-                &self,
-                py: pyo3::Python<'py>,
+                slf: &pyo3::Bound<'py, Self>,
                 x: &pyo3::Bound<'py, pyo3::PyAny>,
                 n: Option<&pyo3::Bound<'py, pyo3::PyAny>>,
+                y: Option<&pyo3::Bound<'py, pyo3::PyAny>>,
                 seed: Option<&pyo3::Bound<'py, pyo3::PyAny>>,
                 train: Option<&pyo3::Bound<'py, pyo3::PyAny>>,
                 k: i64,
             ) -> pyo3::PyResult<pyo3::Bound<'py, pyo3::PyAny>> {
                 $crate::py::shared::entry(|| {
-                    // A fixed sample unless told otherwise, so that evaluations repeat.
-                    let zero = 0i64.into_pyobject(py)?.into_any();
-                    let seed = Some(seed.filter(|s| !s.is_none()).unwrap_or(&zero));
-                    let n = match n {
-                        Some(n) if !n.is_none() => n.clone(),
-                        _ => pyo3::types::PyAnyMethods::len(x)?.into_pyobject(py)?.into_any(),
-                    };
-                    let generated = self.shared.sample(py, &n, None, seed)?;
-                    let kwargs = pyo3::types::PyDict::new(py);
-                    pyo3::types::PyDictMethods::set_item(&kwargs, "k", k)?;
-                    py.import("genaug.metrics")?.getattr("report")?.call(
-                        (x, generated, train),
-                        Some(&kwargs),
-                    )
+                    slf.py()
+                        .import("genaug._evaluate")?
+                        .getattr("evaluate")?
+                        .call1((slf, x, n, y, seed, train, k))
                 })
             }
 
