@@ -108,19 +108,16 @@ class AugmentCollate:
 
     def _extend_mapping(self, batch: Mapping[Any, Any], seed: int) -> dict[Any, Any]:
         conditional = self.model.classes_ is not None
-        needed = [self.x_key, self.y_key] if conditional else [self.x_key]
-        missing = [key for key in needed if key not in batch]
-        if missing:
-            raise ParameterError(
-                f"AugmentCollate(x_key={self.x_key!r}, y_key={self.y_key!r}) found no "
-                f"{' or '.join(map(repr, missing))} in the batch; its keys are {list(batch)}"
-            )
-        extra = [key for key in batch if key not in needed and key not in self.fill]
-        if extra:
-            raise ParameterError(
-                f"generated rows have no values for the keys {extra}: give them in "
-                f"AugmentCollate(fill={{key: value}})"
-            )
+        _check_keys(
+            batch,
+            self.x_key,
+            self.y_key,
+            conditional,
+            self.fill,
+            "AugmentCollate",
+            "the batch; its",
+            "rows",
+        )
         x = batch[self.x_key]
         out: dict[Any, Any] = {}
         if conditional:
@@ -269,19 +266,16 @@ class AugmentedDataset(Dataset[Any]):
         if isinstance(item, torch.Tensor | np.ndarray):
             layout = "x"
         elif isinstance(item, Mapping):
-            needed = [self.x_key, self.y_key] if conditional else [self.x_key]
-            missing = [key for key in needed if key not in item]
-            if missing:
-                raise ParameterError(
-                    f"AugmentedDataset(x_key={self.x_key!r}, y_key={self.y_key!r}) found no "
-                    f"{' or '.join(map(repr, missing))} in the items; their keys are {list(item)}"
-                )
-            extra = [key for key in item if key not in needed and key not in self.fill]
-            if extra:
-                raise ParameterError(
-                    f"generated items have no values for the keys {extra}: give them in "
-                    f"AugmentedDataset(fill={{key: value}})"
-                )
+            _check_keys(
+                item,
+                self.x_key,
+                self.y_key,
+                conditional,
+                self.fill,
+                "AugmentedDataset",
+                "the items; their",
+                "items",
+            )
             self._keys = list(item)
             return "dict"
         elif isinstance(item, tuple | list) and len(item) in (1, 2):
@@ -368,6 +362,33 @@ class AugmentedDataset(Dataset[Any]):
             values = {self.x_key: x} if y is None else {self.x_key: x, self.y_key: y}
             return {key: values[key] if key in values else self.fill[key] for key in self._keys}
         return (x, y) if self._layout == "tuple2" else [x, y]
+
+
+def _check_keys(
+    mapping: Mapping[Any, Any],
+    x_key: Any,
+    y_key: Any,
+    needs_y: bool,
+    fill: Mapping[Any, Any],
+    owner: str,
+    found_in: str,
+    generated: str,
+) -> None:
+    """A mapping batch or item has ``x_key`` (and ``y_key`` when ``needs_y``) and nothing else
+    that ``fill`` gives no value for, since generated rows cannot have it."""
+    needed = [x_key, y_key] if needs_y else [x_key]
+    missing = [key for key in needed if key not in mapping]
+    if missing:
+        raise ParameterError(
+            f"{owner}(x_key={x_key!r}, y_key={y_key!r}) found no "
+            f"{' or '.join(map(repr, missing))} in {found_in} keys are {list(mapping)}"
+        )
+    extra = [key for key in mapping if key not in needed and key not in fill]
+    if extra:
+        raise ParameterError(
+            f"generated {generated} have no values for the keys {extra}: give them in "
+            f"{owner}(fill={{key: value}})"
+        )
 
 
 def _check_fill(fill: Mapping[str, Any], x_key: str) -> None:

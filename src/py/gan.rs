@@ -2,7 +2,7 @@
 
 use super::params::{self, Constructor};
 use super::shared::{entry, shared_methods, Shared, Wraps};
-use crate::device::{device_name, parse_device};
+use crate::device::device_name;
 use crate::gan::{Gan, GanConfig, GanLoss};
 use crate::model::Model;
 use crate::nets::Arch;
@@ -36,8 +36,7 @@ impl Constructor for Gan {
             betas: read.opt_pair("betas")?,
         };
         config.validate()?;
-        let device = parse_device(&read.string("device")?)?;
-        Ok(Model::new(config, device, params::seed(&read)?))
+        read.model(config)
     }
 
     fn params_of<'py>(py: Python<'py>, model: &Model<Gan>) -> PyResult<Bound<'py, PyDict>> {
@@ -68,14 +67,7 @@ impl Constructor for Gan {
     }
 }
 
-impl PyGan {
-    pub fn from_model(py: Python<'_>, model: Model<Gan>) -> PyResult<Self> {
-        let params = Gan::params_of(py, &model)?;
-        Ok(PyGan {
-            shared: Shared::new(model, params)?,
-        })
-    }
-}
+impl PyGan {}
 
 #[pymethods]
 impl PyGan {
@@ -119,9 +111,8 @@ impl PyGan {
                     ("betas", betas),
                 ],
             )?;
-            let model = Gan::from_params(&given)?;
             Ok(PyGan {
-                shared: Shared::new(model, given)?,
+                shared: Shared::built(given)?,
             })
         })
     }

@@ -20,11 +20,13 @@ fn model_from(py: Python<'_>, checkpoint: checkpoint::Checkpoint) -> PyResult<Py
     match checkpoint.kind() {
         "VAE" => {
             let model = py.detach(move || checkpoint::restore(&checkpoint))?;
-            Ok(Py::new(py, vae::PyVae::from_model(py, model)?)?.into_any())
+            let shared = shared::Shared::loaded(py, model)?;
+            Ok(Py::new(py, vae::PyVae { shared })?.into_any())
         }
         "GAN" => {
             let model = py.detach(move || checkpoint::restore(&checkpoint))?;
-            Ok(Py::new(py, gan::PyGan::from_model(py, model)?)?.into_any())
+            let shared = shared::Shared::loaded(py, model)?;
+            Ok(Py::new(py, gan::PyGan { shared })?.into_any())
         }
         other => Err(Error::Checkpoint(format!(
             "checkpoint holds an unknown model class {other:?}"

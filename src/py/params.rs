@@ -3,6 +3,7 @@
 //! and read into the core's config types in one place for both `__new__` and `set_params`.
 
 use super::convert::{read_opt_int, read_opt_ints};
+use crate::device::parse_device;
 use crate::error::Error;
 use crate::model::{Model, Network};
 use pyo3::prelude::*;
@@ -191,10 +192,15 @@ pub fn ints(py: Python<'_>, values: &[i64]) -> PyResult<Py<PyAny>> {
     Ok(PyTuple::new(py, values)?.into_any().unbind())
 }
 
-/// A seed as given: `None` means 0, and whole numbers must be >= 0.
-pub fn seed(reader: &Reader<'_, '_>) -> PyResult<u64> {
-    let seed = reader.opt_int("seed")?.unwrap_or(0);
-    Ok(super::shared::check_seed(Some(seed))?.unwrap_or_default())
+impl Reader<'_, '_> {
+    /// A new model of `config` on the `device` parameter's device, seeded by `seed` (`None`
+    /// means 0; whole numbers must be >= 0): the parameters every model class shares.
+    pub fn model<N: Network>(&self, config: N::Config) -> PyResult<Model<N>> {
+        let device = parse_device(&self.string("device")?)?;
+        let seed = self.opt_int("seed")?.unwrap_or(0);
+        let seed = super::shared::check_seed(Some(seed))?.unwrap_or_default();
+        Ok(Model::new(config, device, seed))
+    }
 }
 
 /// How a Python model class reads its parameters into a new model, and a loaded model's

@@ -116,12 +116,30 @@ impl SampleY {
 }
 
 impl<N: Network> Shared<N> {
-    /// The model and the parameters that built it (the constructor's, as given).
-    pub fn new(model: Model<N>, params: Bound<'_, PyDict>) -> Result<Self> {
+    /// The model and the parameters that built it.
+    fn new(model: Model<N>, params: Bound<'_, PyDict>) -> Result<Self> {
         Ok(Shared {
             handle: Handle::new(model)?,
             params: Params::new(params),
         })
+    }
+
+    /// A new model built from the constructor's parameters, kept as given.
+    pub fn built(params: Bound<'_, PyDict>) -> PyResult<Self>
+    where
+        N: Constructor,
+    {
+        let model = N::from_params(&params)?;
+        Ok(Self::new(model, params)?)
+    }
+
+    /// A loaded model, with the parameters its config and seed stand for.
+    pub fn loaded(py: Python<'_>, model: Model<N>) -> PyResult<Self>
+    where
+        N: Constructor,
+    {
+        let params = N::params_of(py, &model)?;
+        Ok(Self::new(model, params)?)
     }
 
     pub fn get_params<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {

@@ -5,7 +5,7 @@ use super::frame;
 use super::params::{self, Constructor};
 use super::shared::{check_seed, entry, shared_methods, Shared, Wraps};
 use crate::data::Array;
-use crate::device::{device_name, parse_device};
+use crate::device::device_name;
 use crate::error::Error;
 use crate::handle::Access;
 use crate::impute::{self, Fill};
@@ -44,8 +44,7 @@ impl Constructor for Vae {
             contamination: read.float("contamination")?,
         };
         config.validate()?;
-        let device = parse_device(&read.string("device")?)?;
-        Ok(Model::new(config, device, params::seed(&read)?))
+        read.model(config)
     }
 
     fn params_of<'py>(py: Python<'py>, model: &Model<Vae>) -> PyResult<Bound<'py, PyDict>> {
@@ -73,13 +72,6 @@ impl Constructor for Vae {
 }
 
 impl PyVae {
-    pub fn from_model(py: Python<'_>, model: Model<Vae>) -> PyResult<Self> {
-        let params = Vae::params_of(py, &model)?;
-        Ok(PyVae {
-            shared: Shared::new(model, params)?,
-        })
-    }
-
     /// Copies `x` (rows, or latent codes when `codes`) and the labels out of Python: `y`, or
     /// for a model fitted on a frame with a label column, that column of `x`.
     fn inputs(
@@ -180,9 +172,8 @@ impl PyVae {
                     ("contamination", contamination),
                 ],
             )?;
-            let model = Vae::from_params(&given)?;
             Ok(PyVae {
-                shared: Shared::new(model, given)?,
+                shared: Shared::built(given)?,
             })
         })
     }
