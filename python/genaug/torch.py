@@ -18,12 +18,10 @@ import torch
 from torch.utils.data import Dataset, TensorDataset, default_collate
 
 from genaug._core import GAN, VAE
+from genaug._seeds import SEED_LIMIT, derived_seed
 from genaug.exceptions import LabelError, ParameterError, ShapeError
 
 __all__ = ["AugmentCollate", "AugmentedDataset"]
-
-# Seeds for genaug come from torch's generator, which DataLoader seeds differently per worker.
-_SEED_LIMIT = 2**62
 
 # Rows generated per ``sample`` call in AugmentedDataset's "fresh" mode.
 _BLOCK = 256
@@ -77,7 +75,8 @@ class AugmentCollate:
 
     def __call__(self, items: list[Any]) -> Any:
         batch = self.collate_fn(items)
-        seed = int(torch.randint(_SEED_LIMIT, ()).item())
+        # From torch's generator, which DataLoader seeds differently per worker and epoch.
+        seed = int(torch.randint(SEED_LIMIT, ()).item())
         if isinstance(batch, torch.Tensor):
             return self._extend(batch, seed)
         if isinstance(batch, Mapping):
@@ -348,7 +347,7 @@ class AugmentedDataset(Dataset[Any]):
                 self._blocks.clear()
             start = block * _BLOCK
             count = min(_BLOCK, self._n_generated - start)
-            rows = self._draw(start, count, _derived_seed(self.seed, self.epoch, block))
+            rows = self._draw(start, count, derived_seed(self.seed, self.epoch, block))
             self._blocks[key] = rows
         return rows
 
@@ -418,11 +417,6 @@ def _shares(n: int, counts: list[int]) -> list[int]:
     for i in order[: n - sum(shares)]:
         shares[i] += 1
     return shares
-
-
-def _derived_seed(*parts: int) -> int:
-    state = np.random.SeedSequence(list(parts)).generate_state(1, dtype=np.uint64)[0]
-    return int(state) % _SEED_LIMIT
 
 
 def _label_value(y: Any) -> Any:
