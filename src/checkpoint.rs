@@ -54,6 +54,27 @@ impl Checkpoint {
             .ok_or_else(|| Error::Checkpoint(format!("checkpoint lacks tensor {name:?}")))
     }
 
+    /// The checkpoint with its weight and optimiser tensors on `device` (shared, not copied,
+    /// when they are there already).
+    fn on(&self, device: Device) -> Result<Checkpoint> {
+        let mut tensors = HashMap::with_capacity(self.tensors.len());
+        for (name, tensor) in &self.tensors {
+            let model_part = ["net.", "optim.", "best.", "last."]
+                .iter()
+                .any(|prefix| name.starts_with(prefix));
+            let placed = if model_part {
+                tensor.f_to_device(device)?
+            } else {
+                tensor.shallow_clone()
+            };
+            tensors.insert(name.clone(), placed);
+        }
+        Ok(Checkpoint {
+            metadata: self.metadata.clone(),
+            tensors,
+        })
+    }
+
     /// The tensor `name`, which must have the shape of `like`.
     fn sized_tensor(&self, name: &str, like: &Tensor) -> Result<&Tensor> {
         let saved = self.tensor(name)?;
@@ -242,16 +263,17 @@ pub fn read(path: &Path) -> Result<Checkpoint> {
     from_bytes(&bytes, &path.display().to_string())
 }
 
-/// Rebuilds a model of type `N` on the CPU from a checkpoint. Whatever in it does not fit
+/// Rebuilds a model of type `N` on `device` from a checkpoint. Whatever in it does not fit
 /// together is a checkpoint error.
-pub fn restore<N: Network>(checkpoint: &Checkpoint) -> Result<Model<N>> {
-    restore_checked(checkpoint).map_err(|err| match err {
-        Error::Checkpoint(_) => err,
+pub fn restore<N: Network>(checkpoint: &Checkpoint, device: Device) -> Result<Model<N>> {
+    let placed = checkpoint.on(device)?;
+    restore_checked(&placed, device).map_err(|err| match err {
+        Error::Checkpoint(_) | Error::Device(_) => err,
         other => Error::Checkpoint(format!("checkpoint does not fit together: {other}")),
     })
 }
 
-fn restore_checked<N: Network>(checkpoint: &Checkpoint) -> Result<Model<N>> {
+fn restore_checked<N: Network>(checkpoint: &Checkpoint, device: Device) -> Result<Model<N>> {
     if checkpoint.kind() != N::KIND {
         return Err(Error::Checkpoint(format!(
             "checkpoint holds a {:?} model, not a {}",
@@ -262,7 +284,7 @@ fn restore_checked<N: Network>(checkpoint: &Checkpoint) -> Result<Model<N>> {
     let config: N::Config = checkpoint.field("config")?;
     N::check_config(&config)
         .map_err(|e| Error::Checkpoint(format!("checkpoint config is invalid: {e}")))?;
-    let mut model = Model::<N>::new(config, Device::Cpu, 0);
+    let mut model = Model::<N>::new(config, device, 0);
     model.seeds = SeedStream {
         state: checkpoint.field("seed_state")?,
     };
@@ -313,7 +335,7 @@ fn restore_checked<N: Network>(checkpoint: &Checkpoint) -> Result<Model<N>> {
     }
     check_net_size::<N>(checkpoint, &model.config, &layout)?;
     // Building draws initial weights, overwritten below.
-    let mut net = with_seed(0, || N::build(&model.config, &layout, Device::Cpu))?;
+    let mut net = with_seed(0, || N::build(&model.config, &layout, device))?;
     for (name, mut var) in net.var_store().variables() {
         let _guard = tch::no_grad_guard();
         var.f_copy_(checkpoint.sized_tensor(&format!("net.{name}"), &var)?)?;

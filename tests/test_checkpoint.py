@@ -82,3 +82,21 @@ def test_failed_save_keeps_the_existing_file(cvae, tmp_path):
 def test_pickle_and_deepcopy(cvae):
     for clone in (pickle.loads(pickle.dumps(cvae)), copy.deepcopy(cvae)):
         np.testing.assert_array_equal(clone.sample(4, y=2, seed=1), cvae.sample(4, y=2, seed=1))
+
+
+def test_load_onto_a_named_device(cvae, tmp_path, blobs):
+    path = tmp_path / "m.safetensors"
+    cvae.save(path)
+    on_cpu = genaug.load(path, device="cpu")
+    assert on_cpu.device == "cpu"
+    np.testing.assert_array_equal(on_cpu.sample(4, y=1, seed=2), cvae.sample(4, y=1, seed=2))
+    auto = genaug.from_bytes(cvae.to_bytes(), "auto")
+    assert auto.device == ("cuda:0" if genaug.cuda_is_available() else "cpu")
+    resumed = genaug.from_bytes(cvae.to_bytes(), device="cpu")
+    resumed.fit(*blobs, epochs=6, batch_size=16, resume=True)
+    assert len(resumed.history) == 6
+    with pytest.raises(genaug.ParameterError, match="unknown device"):
+        genaug.from_bytes(cvae.to_bytes(), device="gpu")
+    if not genaug.cuda_is_available():
+        with pytest.raises(genaug.DeviceError, match="CUDA device"):
+            genaug.load(path, device="cuda")

@@ -165,6 +165,11 @@ def test_gpus_need_an_integer_batch_size(gan, call):
             gray.augment(ray.data.range(4), gan, n=1, num_gpus=0.5)
 
 
+def test_gpu_actors_need_gpus_in_the_cluster(gan):
+    with pytest.raises(genaug.ParameterError, match="0 GPUs"):
+        gray.generate(gan, 100, seed=0, rows_per_chunk=50, actors=1, num_gpus=0.5)
+
+
 def test_pools_that_would_starve_the_cluster_are_refused(gan):
     with pytest.raises(genaug.ParameterError, match="one CPU left"):
         gray.generate(gan, 100, seed=0, actors=4)

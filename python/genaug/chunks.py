@@ -139,9 +139,13 @@ class ChunkFrames:
 
     def __dask_tokenize__(self) -> tuple[Any, ...]:
         p = self.plan
-        labels = p.labels
-        if isinstance(labels, np.ndarray):
-            labels = (str(labels.dtype), hashlib.sha256(labels.tobytes()).hexdigest())
+        labels: Any = p.labels
+        if isinstance(p.labels, np.ndarray):
+            raw = p.labels.tobytes() if p.labels.dtype != object else repr(p.labels.tolist())
+            labels = (
+                str(p.labels.dtype),
+                hashlib.sha256(raw if isinstance(raw, bytes) else raw.encode()).hexdigest(),
+            )
         digest = hashlib.sha256(self.data).hexdigest()
         return ("genaug.chunks", p.n, p.rows_per_chunk, p.seed, labels, p.columns, digest)
 

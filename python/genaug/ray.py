@@ -25,7 +25,7 @@ from genaug import _checks, chunks
 from genaug._checks import is_count
 from genaug._core import GAN, VAE, from_bytes
 from genaug._seeds import derived_seed
-from genaug.exceptions import DeviceError, LabelError, ParameterError, ShapeError
+from genaug.exceptions import LabelError, ParameterError, ShapeError
 
 __all__ = ["augment", "fit_many", "generate"]
 
@@ -61,7 +61,6 @@ def generate(
             f"num_gpus={num_gpus} needs an integer rows_per_chunk: the rows each GPU actor "
             "draws at once, which sets its GPU memory"
         )
-    _check_gpus(num_gpus)
     job = chunks.plan(
         model,
         n,
@@ -83,7 +82,7 @@ def generate(
         batch_size=1,
         batch_format="numpy",
         compute=ActorPoolStrategy(size=pool),
-        fn_constructor_args=(_put(model), job, _threads(num_cpus)),
+        fn_constructor_args=(_put(model), job, _threads(num_cpus), _device(num_gpus)),
         num_cpus=num_cpus,
         num_gpus=num_gpus or None,
     )
@@ -120,7 +119,6 @@ def augment(
         )
     if batch_size is not None and (not is_count(batch_size) or batch_size < 1):
         raise ParameterError(f"batch_size must be a positive integer, got {batch_size!r}")
-    _check_gpus(num_gpus)
     if not isinstance(dataset, Dataset):
         raise ParameterError(f"dataset must be a ray.data.Dataset, got {type(dataset).__name__}")
     _checks.fitted(model)
@@ -138,7 +136,13 @@ def augment(
         batch_size=batch_size,
         batch_format="pandas" if settings["frame"] else "numpy",
         compute=compute,
-        fn_constructor_args=(_put(model), settings, seed, _threads(num_cpus)),
+        fn_constructor_args=(
+            _put(model),
+            settings,
+            seed,
+            _threads(num_cpus),
+            _device(num_gpus),
+        ),
         num_cpus=num_cpus,
         num_gpus=num_gpus or None,
     )
@@ -187,9 +191,9 @@ def fit_many(
 class _ChunkActor:
     """Draws whole chunks of a plan; each batch holds the index of one chunk."""
 
-    def __init__(self, model_ref: list[Any], job: chunks.ChunkPlan, threads: int):
+    def __init__(self, model_ref: list[Any], job: chunks.ChunkPlan, threads: int, device: str):
         _pin(threads)
-        self.model = from_bytes(ray.get(model_ref[0]))
+        self.model = from_bytes(ray.get(model_ref[0]), device)
         self.job = job
 
     def __call__(self, batch: dict[str, np.ndarray]) -> Any:
@@ -200,9 +204,11 @@ class _ChunkActor:
 class _AugmentActor:
     """Extends each batch with ``model.augment``."""
 
-    def __init__(self, model_ref: list[Any], settings: dict[str, Any], seed: int, threads: int):
+    def __init__(
+        self, model_ref: list[Any], settings: dict[str, Any], seed: int, threads: int, device: str
+    ):
         _pin(threads)
-        self.model = from_bytes(ray.get(model_ref[0]))
+        self.model = from_bytes(ray.get(model_ref[0]), device)
         self.settings = settings
         self.seed = seed
 
@@ -285,13 +291,9 @@ def _threads(num_cpus: float) -> int:
     return max(1, int(num_cpus))
 
 
-def _check_gpus(num_gpus: float) -> None:
-    # Checkpoints load onto the CPU: an actor's GPU share would sit idle.
-    if num_gpus:
-        raise DeviceError(
-            f"num_gpus={num_gpus}: genaug cannot yet place a fitted model on a GPU inside an "
-            "actor (checkpoints load onto the CPU); use num_gpus=0"
-        )
+def _device(num_gpus: float) -> str:
+    # Ray makes an actor's GPU the only one it sees, so it is "cuda" (device 0) there.
+    return "cuda" if num_gpus else "cpu"
 
 
 def _pin(threads: int) -> None:

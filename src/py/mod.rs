@@ -10,21 +10,26 @@ mod shared;
 pub mod vae;
 
 use crate::checkpoint;
+use crate::device::parse_device;
 use crate::error::Error;
 use pyo3::prelude::*;
 use shared::entry;
 use std::path::PathBuf;
 
-/// A model object of the class a checkpoint names.
-fn model_from(py: Python<'_>, checkpoint: checkpoint::Checkpoint) -> PyResult<Py<PyAny>> {
+/// A model object of the class a checkpoint names, on `device`.
+fn model_from(
+    py: Python<'_>,
+    checkpoint: checkpoint::Checkpoint,
+    device: tch::Device,
+) -> PyResult<Py<PyAny>> {
     match checkpoint.kind() {
         "VAE" => {
-            let model = py.detach(move || checkpoint::restore(&checkpoint))?;
+            let model = py.detach(move || checkpoint::restore(&checkpoint, device))?;
             let shared = shared::Shared::loaded(py, model)?;
             Ok(Py::new(py, vae::PyVae { shared })?.into_any())
         }
         "GAN" => {
-            let model = py.detach(move || checkpoint::restore(&checkpoint))?;
+            let model = py.detach(move || checkpoint::restore(&checkpoint, device))?;
             let shared = shared::Shared::loaded(py, model)?;
             Ok(Py::new(py, gan::PyGan { shared })?.into_any())
         }
@@ -35,24 +40,28 @@ fn model_from(py: Python<'_>, checkpoint: checkpoint::Checkpoint) -> PyResult<Py
     }
 }
 
-/// Loads a model saved with `model.save(path)`, on the CPU.
+/// Loads a model saved with `model.save(path)` onto `device` (default the CPU).
 #[pyfunction]
-pub fn load(py: Python<'_>, path: PathBuf) -> PyResult<Py<PyAny>> {
+#[pyo3(signature = (path, device = "cpu"))]
+pub fn load(py: Python<'_>, path: PathBuf, device: &str) -> PyResult<Py<PyAny>> {
     entry(|| {
+        let device = parse_device(device)?;
         let checkpoint = py.detach(|| checkpoint::read(&path))?;
-        model_from(py, checkpoint)
+        model_from(py, checkpoint, device)
     })
 }
 
-/// Rebuilds a model from `model.to_bytes()`.
+/// Rebuilds a model from `model.to_bytes()` on `device` (default the CPU).
 #[pyfunction]
-pub fn from_bytes(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+#[pyo3(signature = (data, device = "cpu"))]
+pub fn from_bytes(py: Python<'_>, data: &Bound<'_, PyAny>, device: &str) -> PyResult<Py<PyAny>> {
     entry(|| {
+        let device = parse_device(device)?;
         let data: Vec<u8> = data.extract().map_err(|_| {
             Error::Checkpoint("from_bytes takes the bytes of a genaug checkpoint".into())
         })?;
         let checkpoint = py.detach(|| checkpoint::from_bytes(&data, "the checkpoint bytes"))?;
-        model_from(py, checkpoint)
+        model_from(py, checkpoint, device)
     })
 }
 
