@@ -549,6 +549,10 @@ impl Trainable for Vae {
         self.budget
     }
 
+    fn repeats_rare_classes(&self) -> bool {
+        true
+    }
+
     fn begin_fit(&mut self, _rows: &Rows) -> Result<()> {
         let _guard = tch::no_grad_guard();
         let _ = self.offset.f_fill_(f64::NAN)?;
