@@ -25,6 +25,11 @@ def fitted(model: Any) -> GAN | VAE:
     return model
 
 
+def fitted_on_frame(model: GAN | VAE) -> bool:
+    """Whether a fitted ``model`` was fitted on a DataFrame (it then has feature names)."""
+    return hasattr(model, "feature_names_in_")
+
+
 def seed(value: Any) -> int:
     if not is_count(value) or not 0 <= int(value) < 2**63:
         raise ParameterError(f"seed must be an integer in [0, 2**63), got {value!r}")

@@ -8,6 +8,7 @@ import html as _html
 import inspect
 from typing import Any
 
+from genaug._checks import fitted_on_frame
 from genaug.exceptions import NotFittedError
 
 
@@ -35,7 +36,7 @@ def _facts(model: Any) -> list[tuple[str, str]]:
         rows = f"{model.fit_params_['rows']} rows"
     except NotFittedError:  # a first fit still running: its figures come when it returns
         rows = "rows"
-    if hasattr(model, "feature_names_in_"):
+    if fitted_on_frame(model):
         data = f"{rows} of a DataFrame with columns {', '.join(map(str, model.feature_names_in_))}"
     else:
         data = f"{rows} of shape {tuple(model.sample_shape_)}, {model.dtype_}"

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from genaug import _frame
+from genaug import _checks, _frame
 from genaug.exceptions import LabelError
 from genaug.metrics import report
 
@@ -17,7 +17,7 @@ def _real_labels(model: Any, real: Any, y: Any) -> np.ndarray:
     is not one of the model's features)."""
     if y is not None:
         labels = np.asarray(y)
-    elif _frame.is_frame(real) and hasattr(model, "feature_names_in_"):
+    elif _frame.is_frame(real) and _checks.fitted_on_frame(model):
         features = {str(name) for name in model.feature_names_in_}
         extra = [c for c in real.columns if str(c) not in features]
         if len(extra) != 1:

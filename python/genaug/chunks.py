@@ -236,7 +236,7 @@ def _labels(model: GAN | VAE, n: Any, y: Any) -> tuple[int, Any]:
 def _names(
     model: GAN | VAE, columns: Any, labels_column: str | None, conditional: bool
 ) -> tuple[tuple[str, ...] | None, str | None]:
-    if hasattr(model, "feature_names_in_"):
+    if _checks.fitted_on_frame(model):
         if columns is not None or labels_column is not None:
             raise ParameterError(
                 "this model was fitted on a DataFrame: its rows keep that frame's column "

@@ -24,7 +24,7 @@ from ray.data import ActorPoolStrategy, Dataset
 from genaug import _checks, chunks
 from genaug._checks import is_count
 from genaug._core import GAN, VAE, from_bytes
-from genaug._seeds import derived_seed
+from genaug._seeds import SEED_LIMIT, derived_seed
 from genaug.exceptions import LabelError, ParameterError, ShapeError
 
 __all__ = ["augment", "fit_many", "generate"]
@@ -165,7 +165,6 @@ def fit_many(
     ``make_model(key).fit(...)`` gives in one process (on the CPU, with the same threads).
     Ctrl-C cancels the tasks still running.
     """
-    keyed = isinstance(groups, Mapping)
     items = list(groups.items()) if isinstance(groups, Mapping) else list(enumerate(groups))
     if isinstance(make_model, type):
         raise ParameterError(
@@ -180,7 +179,7 @@ def fit_many(
     threads = _threads(num_cpus)
     refs = [task.remote(make_model, key, data, fit_params, threads) for key, data in items]
     models = [from_bytes(data) for data in _wait_all(refs, [k for k, _ in items], progress)]
-    if keyed:
+    if isinstance(groups, Mapping):
         return {key: m for (key, _), m in zip(items, models, strict=True)}
     return models
 
@@ -325,18 +324,19 @@ def _wait_all(refs: list[Any], keys: list[Any], progress: bool | None) -> list[b
     if bar is not None:
         bar.unit = "model"
     pending = list(refs)
+    results: dict[Any, bytes] = {}
     try:
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
             try:
-                ray.get(done)
+                results[done[0]] = ray.get(done[0])
             except ray.exceptions.RayTaskError as error:
                 cause = error.cause
                 cause.add_note(f"(fit_many: fitting group {keys[refs.index(done[0])]!r})")
                 raise cause from None
             if bar is not None:
                 bar.update(len(done))
-        return ray.get(refs)
+        return [results[ref] for ref in refs]
     except BaseException:
         for ref in pending:
             ray.cancel(ref, force=True)
@@ -361,7 +361,7 @@ def _digest(batch: Any) -> int:
                 h.update(repr(column.tolist()).encode())
             else:
                 h.update(np.ascontiguousarray(column).tobytes())
-    return int.from_bytes(h.digest(), "little") % (2**62)
+    return int.from_bytes(h.digest(), "little") % SEED_LIMIT
 
 
 def _augment_settings(
@@ -370,7 +370,7 @@ def _augment_settings(
     """What each actor needs to know about the batches, checked once against the dataset's
     schema."""
     conditional = model.classes_ is not None
-    frame = hasattr(model, "feature_names_in_")
+    frame = _checks.fitted_on_frame(model)
     if n is not None and (not is_count(n) or n < 0):
         raise ParameterError(f"n must be a non-negative integer, got {n!r}")
     if not conditional and (labels_column is not None or strategy is not None):
