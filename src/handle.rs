@@ -145,9 +145,23 @@ impl<N: Network> Handle<N> {
     /// Puts `model` in place of the current one once other calls are done with it, running
     /// `then` while no other call can see the model (so that what it records matches the model).
     pub fn replace(&self, model: Model<N>, then: impl FnOnce()) -> Result<()> {
+        self.rebuild(|_| Ok(model), then)
+    }
+
+    /// Replaces the model with what `make` builds from it, under one claim (nothing else runs
+    /// on the model in between), then runs `then`.
+    pub fn rebuild(
+        &self,
+        make: impl FnOnce(&Model<N>) -> Result<Model<N>>,
+        then: impl FnOnce(),
+    ) -> Result<()> {
         self.acquire(Access::Rebuild, false)?;
-        let outcome = Status::of(&model).map(|status| {
-            *self.lock_model() = model;
+        let outcome = (|| {
+            let mut current = self.lock_model();
+            let model = make(&current)?;
+            let status = Status::of(&model)?;
+            *current = model;
+            drop(current);
             then();
             // The claim on the model is kept until `release` below.
             self.status(|st| {
@@ -156,7 +170,8 @@ impl<N: Network> Handle<N> {
                     ..status
                 }
             });
-        });
+            Ok(())
+        })();
         self.release();
         outcome
     }

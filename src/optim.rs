@@ -2,6 +2,7 @@
 //! checkpointed alongside the weights.
 
 use crate::error::{Error, Result};
+use crate::fused_adam::{self, Coefficients};
 use std::collections::BTreeMap;
 use tch::Tensor;
 
@@ -68,8 +69,9 @@ pub struct Adam {
     grads: Tensor,
     first: Tensor,
     second: Tensor,
-    /// Room for a step's intermediate values: a buffer allocated anew each step can cost more
-    /// in page faults than the arithmetic.
+    /// Room for a step's intermediate values off the CPU (see [`fused_adam`] for the CPU's
+    /// step): a buffer allocated anew each step can cost more in page faults than the
+    /// arithmetic.
     scratch: Tensor,
     steps: i32,
     lr: f64,
@@ -215,6 +217,24 @@ impl Adam {
         let bias1 = 1.0 - self.beta1.powi(self.steps);
         let bias2 = 1.0 - self.beta2.powi(self.steps);
         let step_size = self.lr / bias1;
+        if fused_adam::applies(&[&self.flat, &self.grads, &self.first, &self.second]) {
+            let coefficients = Coefficients {
+                beta2: self.beta2 as f32,
+                one_minus_beta1: (1.0 - self.beta1) as f32,
+                one_minus_beta2: (1.0 - self.beta2) as f32,
+                inv_sqrt_bias2: (1.0 / bias2.sqrt()) as f32,
+                step_size: step_size as f32,
+                eps: self.eps as f32,
+                sqrt_floor: SQRT_FLOOR as f32,
+            };
+            return fused_adam::step(
+                &self.flat,
+                &self.grads,
+                &self.first,
+                &self.second,
+                coefficients,
+            );
+        }
         let (g, scratch) = (&self.grads, &mut self.scratch);
         let _ = self.first.f_lerp_(g, 1.0 - self.beta1)?;
         let _ = self.second.f_mul_scalar_(self.beta2)?;

@@ -7,6 +7,7 @@
 //! training continues exactly as if it had never stopped.
 
 use crate::budget::{self, Budget, FitParams};
+use crate::denormals::FlushDenormals;
 use crate::error::{Error, Result};
 use crate::optim::OptimiserState;
 use crate::rng::{self, with_seed};
@@ -485,7 +486,11 @@ fn train_epoch<M: Trainable>(
         monitor.between_batches()?;
         let size = batch.min(count - start);
         let batch = rows.select(&order.f_narrow(0, start, size)?)?;
-        for (name, loss) in model.train_batch(&batch.x, batch.classes.as_ref())? {
+        let losses = {
+            let _flushing = FlushDenormals::new();
+            model.train_batch(&batch.x, batch.classes.as_ref())?
+        };
+        for (name, loss) in losses {
             let weighted = loss.f_mul_scalar(size)?;
             match totals.iter_mut().find(|(known, _, _)| *known == name) {
                 Some((_, total, counted)) => {

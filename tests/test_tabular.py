@@ -179,9 +179,13 @@ def test_numpy_missing_values_are_modelled_per_column():
     x[rng.random(600) < 0.25, 2] = np.nan
     with pytest.raises(genaug.DataError, match="column 2"):
         genaug.VAE().fit(x, epochs=1, progress=False)
-    model = genaug.VAE(seed=0).fit(x, missing="model", epochs=200, progress=False)
+    # Normal columns: the quantile transform (min-max arrays' VAE, with free bits, matches a
+    # missing rate only to about 0.1 on so few rows; see the README).
+    model = genaug.VAE(seed=0).fit(
+        x, missing="model", transform="quantile", epochs=200, progress=False
+    )
     out = model.sample(2000, seed=0)
-    assert abs(np.isnan(out[:, 2]).mean() - 0.25) < 0.08
+    assert abs(np.isnan(out[:, 2]).mean() - 0.25) < 0.05
     assert not np.isnan(out[:, :2]).any()
 
 

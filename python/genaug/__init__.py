@@ -57,12 +57,20 @@ def _unfitted(cls: type[GAN | VAE], params: dict[str, Any]) -> GAN | VAE:
     return cls(**params)
 
 
+def _restore(data: bytes, device: str) -> GAN | VAE:
+    # A model pickled on a GPU comes back on that GPU when this process has it, else on the CPU.
+    try:
+        return from_bytes(data, device)
+    except DeviceError:
+        return from_bytes(data, "cpu")
+
+
 def _reduce(model: GAN | VAE) -> tuple[Callable[..., Any], tuple[Any, ...]]:
-    # Fitted models pickle as their safetensors checkpoint bytes: no code is pickled. An
-    # unfitted one is its parameters as given (device="auto" stays "auto" in another process).
+    # Fitted models pickle as their safetensors checkpoint bytes and device: no code is pickled.
+    # An unfitted one is its parameters as given (device="auto" stays "auto" in another process).
     if not model.is_fitted:
         return _unfitted, (type(model), model.get_params())
-    return from_bytes, (model.to_bytes(),)
+    return _restore, (model.to_bytes(), model.device)
 
 
 # A child forked while another thread was inside a model's status lock would inherit it held.

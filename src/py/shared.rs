@@ -162,6 +162,34 @@ impl<N: Network> Shared<N> {
         })
     }
 
+    /// Moves the model to `device` by way of its checkpoint (weights, optimiser state, history,
+    /// seed stream: all that `fit(resume=True)` continues from) and sets its `device` parameter.
+    pub fn to(&self, py: Python<'_>, device: &str) -> PyResult<()>
+    where
+        N: Constructor,
+    {
+        let target = crate::device::parse_device(device)?;
+        let updates = PyDict::new(py);
+        updates.set_item("device", device)?;
+        let params = self
+            .params
+            .merged(py, N::KIND, Some(&updates))?
+            .map(Bound::unbind);
+        detached(py, || {
+            self.handle.rebuild(
+                |model| {
+                    let bytes = checkpoint::to_bytes(model, true)?;
+                    checkpoint::restore(&checkpoint::from_bytes(&bytes, "the model")?, target)
+                },
+                || {
+                    if let Some(params) = params {
+                        self.params.replace(params);
+                    }
+                },
+            )
+        })
+    }
+
     /// Runs `f` on the model with the GIL released; calls from other threads wait their turn,
     /// and reads during a fit use its last completed epoch.
     pub fn with<R: Send>(
@@ -714,6 +742,19 @@ macro_rules! shared_methods {
             ) -> pyo3::PyResult<pyo3::Bound<'py, pyo3::types::PyDict>> {
                 let _ = deep; // no parameter is itself an estimator
                 $crate::py::shared::entry(|| self.shared.get_params(py))
+            }
+
+            /// Moves the model, fitted or not, to `device` (`"cpu"`, `"cuda"`, `"cuda:N"` or
+            /// `"auto"`) with everything a resumed fit needs, sets its `device` parameter, and
+            /// returns `self`.
+            fn to<'py>(
+                slf: pyo3::Bound<'py, Self>,
+                device: &str,
+            ) -> pyo3::PyResult<pyo3::Bound<'py, Self>> {
+                $crate::py::shared::entry(|| {
+                    slf.get().shared.to(slf.py(), device)?;
+                    Ok(slf.clone())
+                })
             }
 
             /// Sets constructor parameters and returns `self`, unfitted: like a new model
