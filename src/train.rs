@@ -413,10 +413,6 @@ fn check_finite(value: f64, epoch: usize, what: &str) -> Result<()> {
     }
 }
 
-/// One pass over a fresh permutation of `rows`; returns the mean of each loss over the batches
-/// that reported it, plus the model's figures. A loss need not be reported by every batch (a
-/// GAN's generator may step on every n-th batch only). Totals stay tensors so that the device is
-/// synchronised once per epoch rather than once per batch.
 /// A class this many times smaller than the largest has its rows repeated in each epoch.
 pub const RARE_CLASS_RATIO: i64 = 5;
 /// A repeated class gets at most one copy per this many of its rows.
@@ -466,6 +462,10 @@ pub fn epoch_rows(rows: &Rows) -> Result<Option<Tensor>> {
     Ok(Some(Tensor::f_cat(&parts, 0)?))
 }
 
+/// One pass over a fresh permutation of `rows` (of `index` into them, when given); returns the
+/// mean of each loss over the batches that reported it, plus the model's figures. A loss need
+/// not be reported by every batch (a GAN's generator may step on every n-th batch only). Totals
+/// stay tensors so that the device is synchronised once per epoch rather than once per batch.
 fn train_epoch<M: Trainable>(
     model: &mut M,
     rows: &Rows,
