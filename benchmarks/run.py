@@ -8,7 +8,8 @@ the same learning rate and betas), dtype and thread count, on scikit-learn's dig
 - ``vae``: conditional MLP VAE, 64+10 -> 256 -> 256 -> 2x8, mirrored decoder, Bernoulli
   reconstruction less the target's entropy, Adam 1e-3, batch 64;
 - ``gan-bce`` / ``gan-wgan-gp``: conditional MLP GAN, latent 32, generator 42 -> 256 -> 256 ->
-  64 (ReLU, tanh out), discriminator 74 -> 256 -> 256 -> 1 (LeakyReLU 0.2), Adam 2e-4 with
+  64 (ReLU, tanh out), discriminator 2x64+10 -> 256 -> 256 -> 1 (LeakyReLU 0.2; each row
+  beside its batch's means, as genaug's MLP discriminator sees it), Adam 2e-4 with
   betas (0.5, 0.999) / (0.5, 0.9); wgan-gp takes 2 critic steps per generator step and a
   gradient penalty of weight 10. Both keep an exponential moving average of the generator's
   weights after each generator step, as genaug does;
@@ -158,7 +159,7 @@ class TorchGan:
         else:
             g = mlp([self.latent + classes, HIDDEN, HIDDEN, width], nn.ReLU)
             self.g = nn.Sequential(g, nn.Tanh())
-            self.d = mlp([width + classes, HIDDEN, HIDDEN, 1], lambda: nn.LeakyReLU(0.2))
+            self.d = mlp([2 * width + classes, HIDDEN, HIDDEN, 1], lambda: nn.LeakyReLU(0.2))
         self.g.to(DEVICE)
         self.d.to(DEVICE)
         self.average = [p.detach().clone() for p in self.g.parameters()]
@@ -171,7 +172,9 @@ class TorchGan:
         return self.g(torch.cat([z, c], 1))
 
     def discriminate(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-        return self.d(x, c) if self.conv else self.d(torch.cat([x, c], 1))
+        if self.conv:
+            return self.d(x, c)
+        return self.d(torch.cat([x, x.mean(0, keepdim=True).expand_as(x), c], 1))
 
     def step(self, x: torch.Tensor, c: torch.Tensor) -> None:
         real = x * 2 - 1

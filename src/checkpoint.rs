@@ -23,9 +23,10 @@ use tch::{Device, Kind, Tensor};
 
 const FORMAT: &str = "genaug";
 /// Version 2 stores the column schema; version 1 files (min-max bounds as `scaler.*` tensors)
-/// still load.
-const VERSION: &str = "2";
-const READABLE: [&str; 2] = ["1", "2"];
+/// still load. Version 3: an MLP GAN's discriminator also sees each batch's means, so one saved
+/// by an earlier version has weights of other shapes (see [`Network::check_saved_by`]).
+const VERSION: &str = "3";
+const READABLE: [&str; 3] = ["1", "2", "3"];
 
 /// A checkpoint file's contents, read but not yet turned into a model.
 pub struct Checkpoint {
@@ -333,6 +334,11 @@ fn restore_checked<N: Network>(checkpoint: &Checkpoint, device: Device) -> Resul
     if let Some(frame) = &schema.record.frame {
         crate::schema::frame::check(frame, &schema, &classes)?;
     }
+    let version = checkpoint
+        .metadata
+        .get("version")
+        .map_or("", String::as_str);
+    N::check_saved_by(version, &layout)?;
     check_net_size::<N>(checkpoint, &model.config, &layout)?;
     // Building draws initial weights, overwritten below.
     let mut net = with_seed(0, || N::build(&model.config, &layout, device))?;

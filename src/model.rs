@@ -49,6 +49,11 @@ pub trait Network: Trainable + Sized + Send + 'static {
     /// sizes it (conv layers have fixed widths), checked against memory before building.
     fn linear_layers(config: &Self::Config, layout: &Layout) -> Vec<Vec<i64>>;
     fn build(config: &Self::Config, layout: &Layout, device: Device) -> Result<Self>;
+    /// Whether weights saved by checkpoint `version` for `layout` fit the network this
+    /// version of genaug builds; an error says why not.
+    fn check_saved_by(_version: &str, _layout: &Layout) -> Result<()> {
+        Ok(())
+    }
     /// Sets up fresh optimiser state; `lr` overrides the network's default learning rate.
     fn start_training(&mut self, lr: Option<f64>) -> Result<()>;
     /// Changes the learning rate of the optimisers set up by `start_training`.

@@ -75,6 +75,9 @@ pub struct Adam {
     scratch: Tensor,
     steps: i32,
     lr: f64,
+    /// What `lr` is multiplied by for the steps taken now (a budgeted fit's schedule); not
+    /// saved: the training loop sets it for every epoch.
+    lr_scale: f64,
     beta1: f64,
     beta2: f64,
     eps: f64,
@@ -126,6 +129,7 @@ impl Adam {
             flat,
             steps: 0,
             lr,
+            lr_scale: 1.0,
             beta1,
             beta2,
             eps: 1e-8,
@@ -134,6 +138,10 @@ impl Adam {
 
     pub fn set_lr(&mut self, lr: f64) {
         self.lr = lr;
+    }
+
+    pub fn set_lr_scale(&mut self, scale: f64) {
+        self.lr_scale = scale;
     }
 
     /// Each parameter's name and part of the flat moment buffer `moments`.
@@ -216,7 +224,7 @@ impl Adam {
         self.steps += 1;
         let bias1 = 1.0 - self.beta1.powi(self.steps);
         let bias2 = 1.0 - self.beta2.powi(self.steps);
-        let step_size = self.lr / bias1;
+        let step_size = self.lr * self.lr_scale / bias1;
         if fused_adam::applies(&[&self.flat, &self.grads, &self.first, &self.second]) {
             let coefficients = Coefficients {
                 beta2: self.beta2 as f32,

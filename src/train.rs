@@ -102,6 +102,10 @@ pub trait Trainable {
     /// Restores what [`Trainable::optimiser_state`] returned.
     fn load_optimiser_state(&mut self, state: &OptimiserState) -> Result<()>;
 
+    /// Multiplies the learning rate of the steps that follow by `scale` (the plan's schedule,
+    /// set before every epoch).
+    fn set_lr_scale(&mut self, scale: f64);
+
     /// Whether an epoch repeats the rows of rare classes (see [`epoch_rows`]).
     fn repeats_rare_classes(&self) -> bool {
         false
@@ -271,7 +275,7 @@ impl Monitor for Unmonitored {}
 /// Trains `model` on `rows` until `history` holds `options.epochs` epochs (left out: the run's
 /// own when resuming one that has them, else the model's budget; see [`budget::plan`]), or until
 /// patience has run out (then it trains nothing), appending one entry per completed epoch. The
-/// plan is kept in `run.params`. Once per fit, an epoch in the second half of the plan (or the
+/// plan is kept in `run.params`, and sets each epoch's learning rate ([`FitParams::lr_scale`]). Once per fit, an epoch in the second half of the plan (or the
 /// fit's last), after [`MIN_STEPS_JUDGED`] minibatches, whose figures the model finds unhealthy
 /// is reported to `monitor.warn`.
 /// With `holdout` rows each epoch also records `val_loss`; training stops after
@@ -310,6 +314,7 @@ pub fn fit<M: Trainable>(
     plan.rows = rows.len() as usize;
     if let Some(own) = own {
         plan.epochs_from.clone_from(&own.epochs_from);
+        plan.schedule(budget.decays);
     }
     run.params = Some(plan.clone());
     let planned = plan.epochs;
@@ -328,6 +333,7 @@ pub fn fit<M: Trainable>(
     while history.len() < planned {
         let epoch = history.len() + 1;
         let started = Instant::now();
+        model.set_lr_scale(plan.lr_scale(epoch));
         let outcome = with_seed(derive(run.seed, epoch as u64), || {
             train_epoch(
                 model,
@@ -651,12 +657,16 @@ mod tests {
         fn load_optimiser_state(&mut self, state: &OptimiserState) -> Result<()> {
             self.adam.load_state("adam", state)
         }
+        fn set_lr_scale(&mut self, scale: f64) {
+            self.adam.set_lr_scale(scale);
+        }
         fn budget(&self) -> Budget {
             Budget {
                 steps: 40,
                 batches_per_step: 1,
                 batch_size: DEFAULT_BATCH_SIZE,
                 min_epochs: 1,
+                decays: false,
             }
         }
     }
@@ -793,6 +803,9 @@ mod tests {
         }
         fn load_optimiser_state(&mut self, state: &OptimiserState) -> Result<()> {
             self.line.load_optimiser_state(state)
+        }
+        fn set_lr_scale(&mut self, scale: f64) {
+            self.line.set_lr_scale(scale);
         }
         fn budget(&self) -> Budget {
             self.line.budget()

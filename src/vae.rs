@@ -117,6 +117,7 @@ impl Profile {
                     batches_per_step: 1,
                     batch_size: DEFAULT_BATCH_SIZE,
                     min_epochs: 1,
+                    decays: true,
                 },
             }
         } else {
@@ -128,6 +129,7 @@ impl Profile {
                     batches_per_step: 1,
                     batch_size: 512,
                     min_epochs: 30,
+                    decays: false,
                 },
             }
         }
@@ -545,6 +547,12 @@ impl Trainable for Vae {
             .load_state("adam", state)
     }
 
+    fn set_lr_scale(&mut self, scale: f64) {
+        if let Some(adam) = &mut self.adam {
+            adam.set_lr_scale(scale);
+        }
+    }
+
     fn budget(&self) -> Budget {
         self.budget
     }
@@ -655,6 +663,7 @@ impl Network for Vae {
             Decoder::Mlp(_) => profile.mlp_budget,
             Decoder::Conv(_) => Budget {
                 steps: CONV_STEPS,
+                decays: false,
                 ..profile.mlp_budget
             },
         };

@@ -36,6 +36,15 @@ def test_without_epochs_the_vae_trains_its_step_budget(many_rows):
     assert params["epochs"] == math.ceil(params["target_steps"] / 1000)
     assert len(vae.history) == params["epochs"]
     assert params["target_steps"] <= params["steps"] < params["target_steps"] + 1000
+    # Its last quarter trains at a fifth of the rate: a twin given the same epochs (one rate
+    # throughout) matches it epoch for epoch until then, and not after.
+    decay = params["lr_decay_epoch"]
+    assert decay == math.ceil(params["epochs"] * 0.75) + 1 <= params["epochs"]
+    twin = genaug.VAE(latent_dim=2, **SMALL).fit(many_rows, epochs=params["epochs"], progress=False)
+    losses = [h["loss"] for h in vae.history]
+    twin_losses = [h["loss"] for h in twin.history]
+    assert losses[: decay - 1] == twin_losses[: decay - 1]
+    assert losses[decay - 1] != twin_losses[decay - 1]
 
 
 def test_a_table_trains_on_larger_batches_and_at_least_thirty_passes(many_rows):
@@ -86,6 +95,7 @@ def test_given_epochs_win_and_fit_params_follow_the_model(many_rows, tmp_path):
         "batches_per_step": 1,
         "target_steps": vae.fit_params_["target_steps"],
         "steps": 60,
+        "lr_decay_epoch": None,
     }
     vae.save(tmp_path / "vae.safetensors")
     assert genaug.load(tmp_path / "vae.safetensors").fit_params_ == vae.fit_params_

@@ -85,6 +85,10 @@ def test_fitted_attributes(blobs):
     assert model.dtype_ == "float32" and model.arch_ == "mlp"
     # Encoder: 5 values + 3 one-hot classes in, 2 * latent out; decoder: latent + classes in.
     assert model.layers_ == [[8, 8, 4], [5, 8, 5]]
+    # GAN: generator, discriminator (each row beside its batch's means, then the classes) and
+    # the generator's average.
+    gan = genaug.GAN(latent_dim=2, hidden=(8,)).fit(x, y, epochs=1, progress=False)
+    assert gan.layers_ == [[5, 8, 5], [13, 8, 1], [5, 8, 5]]
     images = np.random.default_rng(0).integers(0, 255, (32, 16, 16), dtype=np.uint8)
     conv = genaug.GAN(latent_dim=4).fit(images, epochs=1, progress=False)
     assert conv.arch_ == "conv" and conv.sample_shape_ == (16, 16) and conv.dtype_ == "uint8"

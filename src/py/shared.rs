@@ -441,6 +441,7 @@ impl<N: Network> Shared<N> {
         dict.set_item("batches_per_step", params.batches_per_step)?;
         dict.set_item("target_steps", params.target_steps)?;
         dict.set_item("steps", params.steps)?;
+        dict.set_item("lr_decay_epoch", params.lr_decay_epoch)?;
         Ok(dict)
     }
 
@@ -705,7 +706,7 @@ macro_rules! shared_methods {
             }
 
             /// How the last fit trained: its epochs (and whether the budget chose them), batch
-            /// size, rows and optimiser steps.
+            /// size, rows, optimiser steps and the epoch from which the rate was lowered.
             #[getter]
             fn fit_params_<'py>(
                 &self,
