@@ -202,8 +202,12 @@ def test_collate_dicts_for_an_unconditional_model(vae, records):
 
 
 def test_errors(pairs, records, cvae, vae):
-    with pytest.raises(genaug.ParameterError, match="fitted"):
+    with pytest.raises(genaug.NotFittedError, match="not fitted"):
         AugmentedDataset(pairs, genaug.VAE())
+    with pytest.raises(genaug.NotFittedError, match="not fitted"):
+        AugmentCollate(genaug.GAN(), 2)
+    with pytest.raises(genaug.ParameterError, match="genaug GAN or VAE"):
+        AugmentCollate(object(), 2)
     with pytest.raises(genaug.ParameterError, match=r"keys \['id'\]"):
         AugmentCollate(cvae)(records[:4])
     with pytest.raises(genaug.ParameterError, match=r"keys \['id'\]"):

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, TensorDataset, default_collate
 
+from genaug._checks import fitted
 from genaug._core import GAN, VAE
 from genaug._seeds import SEED_LIMIT, derived_seed
 from genaug.exceptions import LabelError, ParameterError, ShapeError
@@ -62,9 +63,7 @@ class AugmentCollate:
         y_key: str = "y",
         fill: Mapping[str, Any] | None = None,
     ) -> None:
-        if not model.is_fitted:
-            raise ParameterError("AugmentCollate needs a fitted model")
-        self.model = model
+        self.model = fitted(model)
         self.n = n
         self.strategy = strategy
         self.collate_fn = collate_fn or default_collate
@@ -176,8 +175,7 @@ class AugmentedDataset(Dataset[Any]):
         y_key: str = "y",
         fill: Mapping[str, Any] | None = None,
     ) -> None:
-        if not model.is_fitted:
-            raise ParameterError("AugmentedDataset needs a fitted model")
+        fitted(model)
         if mode not in ("pool", "fresh"):
             raise ParameterError(f"mode must be 'pool' or 'fresh', got {mode!r}")
         if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
