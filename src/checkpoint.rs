@@ -348,7 +348,11 @@ fn restore_checked<N: Network>(checkpoint: &Checkpoint, device: Device) -> Resul
     }
     let params: FitParams = checkpoint.field("fit_params")?;
     let counts_ok = params.epochs >= 1 && params.batch_size >= 1 && params.batches_per_step >= 1;
-    if !counts_ok || !["budget", "given"].contains(&params.epochs_from.as_str()) {
+    // A schedule lowers the rate of a budgeted plan's later epochs only.
+    let decay_ok = params
+        .lr_decay_epoch
+        .is_none_or(|first| params.epochs_from == "budget" && first >= 2 && first <= params.epochs);
+    if !counts_ok || !decay_ok || !["budget", "given"].contains(&params.epochs_from.as_str()) {
         return Err(Error::Checkpoint(
             "checkpoint fit_params hold impossible values".into(),
         ));

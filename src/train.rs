@@ -275,9 +275,10 @@ impl Monitor for Unmonitored {}
 /// Trains `model` on `rows` until `history` holds `options.epochs` epochs (left out: the run's
 /// own when resuming one that has them, else the model's budget; see [`budget::plan`]), or until
 /// patience has run out (then it trains nothing), appending one entry per completed epoch. The
-/// plan is kept in `run.params`, and sets each epoch's learning rate ([`FitParams::lr_scale`]). Once per fit, an epoch in the second half of the plan (or the
-/// fit's last), after [`MIN_STEPS_JUDGED`] minibatches, whose figures the model finds unhealthy
-/// is reported to `monitor.warn`.
+/// plan is kept in `run.params`, and sets each epoch's learning rate ([`FitParams::lr_scale`]).
+/// Once per fit, an epoch in the second half of the plan (or the fit's last), after
+/// [`MIN_STEPS_JUDGED`] minibatches, whose figures the model finds unhealthy is reported to
+/// `monitor.warn`.
 /// With `holdout` rows each epoch also records `val_loss`; training stops after
 /// `options.patience` epochs without improvement, and a fit that ends without an error ends
 /// with the best epoch's weights (the last epoch's are kept in `run` to resume from).

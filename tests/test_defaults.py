@@ -1,8 +1,10 @@
 """Defaults: the training budget behind `epochs=None`, `fit_params_`, and the TrainingWarning
 that training gone wrong raises."""
 
+import json
 import math
 import pickle
+import struct
 import warnings
 
 import genaug
@@ -114,6 +116,20 @@ def test_resuming_without_epochs_finishes_the_budget(many_rows, tmp_path):
     # Through a checkpoint alike, and identically.
     loaded = genaug.load(tmp_path / "half.safetensors").fit(many_rows, resume=True, progress=False)
     assert [h["loss"] for h in loaded.history] == [h["loss"] for h in vae.history]
+    # Both are the run that never stopped, the last quarter's lowered rate included.
+    whole = genaug.VAE(latent_dim=2, **SMALL).fit(many_rows, progress=False)
+    assert vae.fit_params_["lr_decay_epoch"] == whole.fit_params_["lr_decay_epoch"] > 2
+    assert [h["loss"] for h in vae.history] == [h["loss"] for h in whole.history]
+    # A checkpoint whose schedule could not come from its plan is refused.
+    blob = whole.to_bytes()
+    (size,) = struct.unpack("<Q", blob[:8])
+    header = json.loads(blob[8 : 8 + size])
+    params = json.loads(header["__metadata__"]["fit_params"])
+    params["lr_decay_epoch"] = params["epochs"] + 1
+    header["__metadata__"]["fit_params"] = json.dumps(params)
+    encoded = json.dumps(header).encode()
+    with pytest.raises(genaug.CheckpointError, match="fit_params"):
+        genaug.from_bytes(struct.pack("<Q", len(encoded)) + encoded + blob[8 + size :])
 
 
 def test_posterior_collapse_warns_once_naming_epoch_and_kl():
