@@ -96,7 +96,7 @@ def test_collate_in_the_main_process(blobs):
     assert torch.equal(first[:10], torch.tensor(x[:10]))
     with pytest.raises(genaug.ParameterError, match="needs n"):
         AugmentCollate(vae)([torch.tensor(x[0])])
-    with pytest.raises(genaug.ParameterError, match="fitted"):
+    with pytest.raises(genaug.NotFittedError, match="not fitted"):
         AugmentCollate(genaug.VAE())
 
 
