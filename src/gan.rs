@@ -281,11 +281,7 @@ fn draw_categories(blocks: &Blocks, rows: &Tensor, gumbel: &Tensor) -> Result<Te
     let mut parts = vec![rows.f_narrow(1, 0, continuous)?];
     for (start, width) in blocks.categorical_spans() {
         let p = rows.f_narrow(1, start, width)?;
-        let chosen = p
-            .f_clamp_min(1e-12)?
-            .f_log()?
-            .f_add(&gumbel.f_narrow(1, start, width)?)?
-            .f_argmax(1, true)?;
+        let chosen = rng::gumbel_max(&p, &gumbel.f_narrow(1, start, width)?, true)?;
         parts.push(p.f_zeros_like()?.f_scatter_value(1, &chosen, 1.0)?);
     }
     Ok(Tensor::f_cat(&parts, 1)?)

@@ -122,6 +122,16 @@ pub fn gumbel(shape: &[i64], device: Device) -> Result<Tensor> {
     Ok(u.f_log()?.f_neg()?.f_log()?.f_neg()?)
 }
 
+/// The category index `(N)` (or `(N, 1)` with `keepdim`) that `gumbel` noise of
+/// `probabilities`' shape `(N, K)` draws from each row's probabilities (the Gumbel-max trick).
+pub fn gumbel_max(probabilities: &Tensor, gumbel: &Tensor, keepdim: bool) -> Result<Tensor> {
+    Ok(probabilities
+        .f_clamp_min(1e-12)?
+        .f_log()?
+        .f_add(gumbel)?
+        .f_argmax(1, keepdim)?)
+}
+
 /// A random permutation of `0..n` (Fisher-Yates).
 pub fn permutation(n: usize) -> Result<Vec<i64>> {
     let mut order: Vec<i64> = (0..n as i64).collect();

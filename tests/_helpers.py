@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+import struct
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -80,3 +82,12 @@ def child_json(script: str, timeout: float = 60, *args: str) -> Any:
     proc = run_child(script, timeout, *args)
     assert proc.returncode == 0, f"child exited {proc.returncode}\n{tail(proc.stdout, proc.stderr)}"
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def with_metadata(blob: bytes, change: Callable[[dict[str, str]], None]) -> bytes:
+    """A checkpoint's safetensors bytes with `change` applied to its metadata in place."""
+    (size,) = struct.unpack("<Q", blob[:8])
+    header = json.loads(blob[8 : 8 + size])
+    change(header["__metadata__"])
+    encoded = json.dumps(header).encode()
+    return struct.pack("<Q", len(encoded)) + encoded + blob[8 + size :]

@@ -4,12 +4,12 @@ that training gone wrong raises."""
 import json
 import math
 import pickle
-import struct
 import warnings
 
 import genaug
 import numpy as np
 import pytest
+from _helpers import with_metadata
 
 SMALL = dict(hidden=(8,), device="cpu", seed=0)
 
@@ -120,16 +120,15 @@ def test_resuming_without_epochs_finishes_the_budget(many_rows, tmp_path):
     whole = genaug.VAE(latent_dim=2, **SMALL).fit(many_rows, progress=False)
     assert vae.fit_params_["lr_decay_epoch"] == whole.fit_params_["lr_decay_epoch"] > 2
     assert [h["loss"] for h in vae.history] == [h["loss"] for h in whole.history]
+
     # A checkpoint whose schedule could not come from its plan is refused.
-    blob = whole.to_bytes()
-    (size,) = struct.unpack("<Q", blob[:8])
-    header = json.loads(blob[8 : 8 + size])
-    params = json.loads(header["__metadata__"]["fit_params"])
-    params["lr_decay_epoch"] = params["epochs"] + 1
-    header["__metadata__"]["fit_params"] = json.dumps(params)
-    encoded = json.dumps(header).encode()
+    def decay_past_the_plan(metadata: dict[str, str]) -> None:
+        params = json.loads(metadata["fit_params"])
+        params["lr_decay_epoch"] = params["epochs"] + 1
+        metadata["fit_params"] = json.dumps(params)
+
     with pytest.raises(genaug.CheckpointError, match="fit_params"):
-        genaug.from_bytes(struct.pack("<Q", len(encoded)) + encoded + blob[8 + size :])
+        genaug.from_bytes(with_metadata(whole.to_bytes(), decay_past_the_plan))
 
 
 def test_posterior_collapse_warns_once_naming_epoch_and_kl():

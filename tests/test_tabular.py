@@ -1,9 +1,7 @@
 """Tables as data scientists have them: DataFrames with mixed dtypes, categorical columns,
 missing values, a label column; and NumPy arrays with discrete_columns."""
 
-import json
 import pickle
-import struct
 import subprocess
 import sys
 
@@ -11,6 +9,7 @@ import genaug
 import numpy as np
 import pandas as pd
 import pytest
+from _helpers import with_metadata
 
 EPOCHS = 15
 
@@ -226,14 +225,13 @@ def test_a_table_gan_matches_category_frequencies_and_saves(tmp_path):
     path = tmp_path / "gan.safetensors"
     model.save(path)
     pd.testing.assert_frame_equal(genaug.load(path).sample(50, seed=1), model.sample(50, seed=1))
+
     # An MLP GAN saved by checkpoint version 2 had a narrower discriminator.
-    blob = model.to_bytes()
-    (size,) = struct.unpack("<Q", blob[:8])
-    header = json.loads(blob[8 : 8 + size])
-    assert header["__metadata__"]["version"] == "3"
-    header["__metadata__"]["version"] = "2"
-    encoded = json.dumps(header).encode()
-    old = struct.pack("<Q", len(encoded)) + encoded + blob[8 + size :]
+    def to_version_2(metadata: dict[str, str]) -> None:
+        assert metadata["version"] == "3"
+        metadata["version"] = "2"
+
+    old = with_metadata(model.to_bytes(), to_version_2)
     with pytest.raises(genaug.CheckpointError, match="version 2.*fit it again"):
         genaug.from_bytes(old)
 

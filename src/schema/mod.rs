@@ -457,11 +457,7 @@ impl Schema {
         for probabilities in &parts.categorical {
             let index = if draw {
                 let gumbel = crate::rng::gumbel(&probabilities.size(), probabilities.device())?;
-                probabilities
-                    .f_clamp_min(1e-12)?
-                    .f_log()?
-                    .f_add(&gumbel)?
-                    .f_argmax(1, false)?
+                crate::rng::gumbel_max(probabilities, &gumbel, false)?
             } else {
                 probabilities.f_argmax(1, false)?
             };
