@@ -24,6 +24,7 @@ pub mod schema;
 pub mod seed;
 pub mod train;
 pub mod vae;
+pub mod vae_step;
 
 #[cfg(feature = "python")]
 mod py;

@@ -63,6 +63,15 @@ impl Linear {
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         Ok(x.f_linear(&self.weight, Some(&self.bias))?)
     }
+
+    /// `(out, in)`.
+    pub fn weight(&self) -> &Tensor {
+        &self.weight
+    }
+
+    pub fn bias(&self) -> &Tensor {
+        &self.bias
+    }
 }
 
 /// Checks that networks of these layers' widths (`[in, h1, ..., out]` each) fit in memory with
@@ -146,6 +155,14 @@ impl Mlp {
             .map(|(i, pair)| Linear::new(&(p / i), pair[0], pair[1]))
             .collect::<Result<_>>()?;
         Ok(Mlp { layers, activation })
+    }
+
+    pub fn layers(&self) -> &[Linear] {
+        &self.layers
+    }
+
+    pub fn activation(&self) -> Activation {
+        self.activation
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {

@@ -200,6 +200,23 @@ impl Adam {
         self.update()
     }
 
+    /// Each parameter's name and part of the gradient buffer, for a step that writes its
+    /// gradients there itself and then calls [`Adam::step_written`]. The buffer is never
+    /// reallocated, so the views stay valid.
+    pub fn gradient_views(&self) -> Result<Vec<(String, Tensor)>> {
+        Ok(self
+            .views(&self.grads)?
+            .into_iter()
+            .map(|(name, view)| (name.to_string(), view))
+            .collect())
+    }
+
+    /// One Adam step from the gradients written into [`Adam::gradient_views`].
+    pub fn step_written(&mut self) -> Result<()> {
+        let _guard = tch::no_grad_guard();
+        self.update()
+    }
+
     /// Lays `grads` (one per parameter, in order) end to end into the gradient buffer. A
     /// parameter without a gradient counts as a zero one: one that never had a gradient then
     /// keeps its value and zero moments, as if skipped.

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Instant;
 use tch::nn::VarStore;
-use tch::Tensor;
+use tch::{Device, Kind, Tensor};
 
 /// One epoch's figures: mean losses over its minibatches, `val_loss` when rows are held out,
 /// `epoch` (from 1) and `seconds`.
@@ -119,6 +119,17 @@ pub trait Trainable {
     /// Called at the end of every `fit` that trained, with the final weights in place.
     fn end_fit(&mut self, _rows: &Rows) -> Result<()> {
         Ok(())
+    }
+
+    /// What to add to an epoch's mean figures: the parts of a loss that no weight affects (a
+    /// VAE's targets' own entropy), which a step can then leave out. `rows` and `index` are
+    /// what every epoch trains on, as [`train_epoch`] takes them.
+    fn figure_offsets(
+        &self,
+        _rows: &Rows,
+        _index: Option<&Tensor>,
+    ) -> Result<Vec<(&'static str, f64)>> {
+        Ok(Vec::new())
     }
 
     /// Figures measured on the model after each epoch, added to that epoch's history.
@@ -329,6 +340,7 @@ pub fn fit<M: Trainable>(
         restore_weights(model.var_store(), &last)?;
     }
     with_seed(derive(run.seed, seed_part::BEGIN), || model.begin_fit(rows))?;
+    let offsets = model.figure_offsets(rows, epoch_index.as_ref())?;
     let mut saved = Snapshot::take(model)?;
     let mut warned = false;
     while history.len() < planned {
@@ -340,6 +352,7 @@ pub fn fit<M: Trainable>(
                 model,
                 rows,
                 epoch_index.as_ref(),
+                &offsets,
                 batch_size,
                 epoch,
                 monitor,
@@ -469,14 +482,22 @@ pub fn epoch_rows(rows: &Rows) -> Result<Option<Tensor>> {
     Ok(Some(Tensor::f_cat(&parts, 0)?))
 }
 
+/// Rows gathered at once from an epoch's permutation (rounded down to whole batches, at least
+/// one): each batch is then a view into its chunk rather than a copy of its own, while the
+/// gathered copy stays a bounded fraction of the data.
+const SHUFFLED_CHUNK_ROWS: i64 = 8192;
+
 /// One pass over a fresh permutation of `rows` (of `index` into them, when given); returns the
 /// mean of each loss over the batches that reported it, plus the model's figures. A loss need
-/// not be reported by every batch (a GAN's generator may step on every n-th batch only). Totals
-/// stay tensors so that the device is synchronised once per epoch rather than once per batch.
+/// not be reported by every batch (a GAN's generator may step on every n-th batch only), and
+/// `offsets` are added to the means they name. The batches' losses stay tensors until the epoch
+/// ends, so that the device is synchronised once per epoch rather than once per batch, and a
+/// step adds no operations to sum them.
 fn train_epoch<M: Trainable>(
     model: &mut M,
     rows: &Rows,
     index: Option<&Tensor>,
+    offsets: &[(&'static str, f64)],
     batch: usize,
     epoch: usize,
     monitor: &mut dyn Monitor,
@@ -487,31 +508,49 @@ fn train_epoch<M: Trainable>(
     if let Some(index) = index {
         order = index.f_index_select(0, &order)?;
     }
-    let mut totals: Vec<(&'static str, Tensor, i64)> = Vec::new();
+    let chunk_rows = (SHUFFLED_CHUNK_ROWS / batch).max(1) * batch;
+    let mut reported: Vec<(&'static str, Vec<Tensor>, Vec<f64>)> = Vec::new();
+    let mut chunk = None;
     let mut start = 0;
     while start < count {
         monitor.between_batches()?;
+        if start % chunk_rows == 0 {
+            let size = chunk_rows.min(count - start);
+            chunk = Some(rows.select(&order.f_narrow(0, start, size)?)?);
+        }
         let size = batch.min(count - start);
-        let batch = rows.select(&order.f_narrow(0, start, size)?)?;
+        let batch = chunk
+            .as_ref()
+            .ok_or_else(|| Error::Internal("a batch outside its chunk".into()))?
+            .slice(start % chunk_rows, size)?;
         let losses = {
             let _flushing = FlushDenormals::new();
             model.train_batch(&batch.x, batch.classes.as_ref())?
         };
         for (name, loss) in losses {
-            let weighted = loss.f_mul_scalar(size)?;
-            match totals.iter_mut().find(|(known, _, _)| *known == name) {
-                Some((_, total, counted)) => {
-                    *total = total.f_add(&weighted)?;
-                    *counted += size;
+            match reported.iter_mut().find(|(known, _, _)| *known == name) {
+                Some((_, values, sizes)) => {
+                    values.push(loss);
+                    sizes.push(size as f64);
                 }
-                None => totals.push((name, weighted, size)),
+                None => reported.push((name, vec![loss], vec![size as f64])),
             }
         }
         start += size;
     }
     let mut stats = EpochStats::new();
-    for (name, total, counted) in totals {
-        let mean = f64::try_from(total)? / counted as f64;
+    for (name, values, sizes) in reported {
+        let values = Tensor::f_stack(&values, 0)?
+            .f_to_device(Device::Cpu)?
+            .f_to_kind(Kind::Double)?;
+        let values = Vec::<f64>::try_from(values)?;
+        let total: f64 = values.iter().zip(&sizes).map(|(v, s)| v * s).sum();
+        let offset: f64 = offsets
+            .iter()
+            .filter(|(known, _)| *known == name)
+            .map(|o| o.1)
+            .sum();
+        let mean = total / sizes.iter().sum::<f64>() + offset;
         check_finite(mean, epoch, name)?;
         stats.insert(name.to_string(), mean);
     }
@@ -814,6 +853,76 @@ mod tests {
         /// Always unwell, to see when and how often training says so.
         fn health(&self, stats: &EpochStats) -> Option<String> {
             Some(format!("loss {:.3}", stats["loss"]))
+        }
+    }
+
+    /// Reports each batch's mean value and, on batches of at least 3,000 rows only, its row
+    /// count; offsets the mean value by 100.
+    struct Counted {
+        line: Line,
+    }
+
+    impl Trainable for Counted {
+        fn train_batch(
+            &mut self,
+            x: &Tensor,
+            _: Option<&Tensor>,
+        ) -> Result<Vec<(&'static str, Tensor)>> {
+            let rows = x.size()[0];
+            let mut losses = vec![("value", x.mean(Kind::Double))];
+            if rows >= 3000 {
+                losses.push(("rows", Tensor::from(rows as f64)));
+            }
+            Ok(losses)
+        }
+        fn var_store(&self) -> &nn::VarStore {
+            &self.line.vs
+        }
+        fn holdout_loss(&mut self, _: &Rows) -> Result<f64> {
+            Ok(0.0)
+        }
+        fn optimiser_state(&self) -> Result<Option<OptimiserState>> {
+            Ok(None)
+        }
+        fn load_optimiser_state(&mut self, _: &OptimiserState) -> Result<()> {
+            Ok(())
+        }
+        fn set_lr_scale(&mut self, _: f64) {}
+        fn budget(&self) -> Budget {
+            self.line.budget()
+        }
+        fn figure_offsets(&self, _: &Rows, _: Option<&Tensor>) -> Result<Vec<(&'static str, f64)>> {
+            Ok(vec![("value", 100.0)])
+        }
+    }
+
+    #[test]
+    fn an_epoch_sees_every_row_once_and_weights_each_figure_by_its_batches_rows() {
+        // 20,000 rows in batches of 3,000, gathered 6,000 at a time: three whole chunks and a
+        // last one of a single, smaller batch.
+        let rows = Rows {
+            x: Tensor::arange(20_000, (Kind::Float, Device::Cpu)).view([20_000, 1]),
+            classes: None,
+        };
+        let mut history = Vec::new();
+        fit(
+            &mut Counted { line: Line::new() },
+            &rows,
+            None,
+            FitOptions::new(2, 3000),
+            &mut Run::new(0),
+            &mut Unmonitored,
+            &mut history,
+        )
+        .unwrap();
+        for epoch in &history {
+            // Every row once: the mean of 0..20,000, plus the offset.
+            assert!(
+                (epoch["value"] - (9_999.5 + 100.0)).abs() < 1e-6,
+                "{epoch:?}"
+            );
+            // Only the six batches of 3,000 reported it.
+            assert_eq!(epoch["rows"], 3000.0);
         }
     }
 

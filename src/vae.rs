@@ -20,6 +20,7 @@ use crate::optim::{Adam, OptimiserState};
 use crate::rng;
 use crate::schema::Blocks;
 use crate::train::{EpochStats, Rows, Trainable};
+use crate::vae_step::{HandStep, Loss as HandLoss};
 use serde::{Deserialize, Serialize};
 use tch::nn::VarStore;
 use tch::{Device, Kind, Reduction, Tensor};
@@ -193,6 +194,8 @@ pub struct Vae {
     offset: Tensor,
     contamination: f64,
     adam: Option<Adam>,
+    /// The step written out by hand (MLPs on the CPU, unit-range rows); `None`: autograd's.
+    hand_step: Option<HandStep>,
 }
 
 /// Per-row ELBO terms.
@@ -254,6 +257,18 @@ impl Vae {
         train: bool,
         sample_z: bool,
     ) -> Result<ElboTerms> {
+        self.elbo_terms_measured(x, classes, train, sample_z, Measured::FromBest)
+    }
+
+    /// [`Vae::elbo_terms`] with the reconstruction term measured as `measured` says.
+    fn elbo_terms_measured(
+        &self,
+        x: &Tensor,
+        classes: Option<&Tensor>,
+        train: bool,
+        sample_z: bool,
+        measured: Measured,
+    ) -> Result<ElboTerms> {
         let (mean, logvar) = self.encode(x, classes, train)?;
         let z = if sample_z {
             let std = logvar.f_mul_scalar(0.5)?.f_exp()?;
@@ -262,7 +277,9 @@ impl Vae {
             mean.shallow_clone()
         };
         let logits = self.decode_logits(&z, classes, train)?;
-        let reconstruction = self.reconstruction(&logits, x)?;
+        let reconstruction = self
+            .reconstruction_parts(&logits, x, measured)?
+            .f_sum_dim_intlist(1, false, Kind::Float)?;
         let kl_dims = logvar
             .f_add_scalar(1.0)?
             .f_sub(&mean.f_square()?)?
@@ -276,24 +293,29 @@ impl Vae {
         })
     }
 
-    /// Per-row reconstruction terms of model-space rows `x` under decoder outputs `logits`.
-    fn reconstruction(&self, logits: &Tensor, x: &Tensor) -> Result<Tensor> {
-        Ok(self
-            .reconstruction_parts(logits, x)?
-            .f_sum_dim_intlist(1, false, Kind::Float)?)
-    }
-
     /// The reconstruction terms of each model-space position, `(N, width)`: a unit value's
     /// Bernoulli term, a normal score's Gaussian term, and for a one-hot block each category's
     /// `-target * log p` (so a block's terms sum to its categorical term).
-    fn reconstruction_parts(&self, logits: &Tensor, x: &Tensor) -> Result<Tensor> {
+    fn reconstruction_parts(
+        &self,
+        logits: &Tensor,
+        x: &Tensor,
+        measured: Measured,
+    ) -> Result<Tensor> {
+        let bernoulli = |logits: &Tensor, x: &Tensor| -> Result<Tensor> {
+            let cross_entropy = bernoulli_cross_entropy(logits, x)?;
+            match measured {
+                Measured::FromBest => Ok(cross_entropy.f_add(&bernoulli_neg_entropy(x)?)?),
+                Measured::Plain => Ok(cross_entropy),
+            }
+        };
         if self.blocks.is_all_unit() {
-            return bernoulli_parts(logits, x);
+            return bernoulli(logits, x);
         }
         let (out, target) = (self.blocks.split(logits)?, self.blocks.split(x)?);
         let mut terms = Vec::new();
         if let (Some(out), Some(target)) = (&out.unit, &target.unit) {
-            terms.push(bernoulli_parts(out, target)?);
+            terms.push(bernoulli(out, target)?);
         }
         if let (Some(mean), Some(target), Some(log_sigma)) =
             (&out.normal, &target.normal, &self.log_sigma)
@@ -400,7 +422,8 @@ impl Vae {
             false,
         )?;
         let log_px = self
-            .reconstruction(&logits, &repeat(x)?)?
+            .reconstruction_parts(&logits, &repeat(x)?, Measured::FromBest)?
+            .f_sum_dim_intlist(1, false, Kind::Float)?
             .f_view([b, k])?
             .f_neg()?;
         // log p(z) - log q(z|x); the 2 pi terms cancel.
@@ -460,32 +483,16 @@ impl Vae {
         Ok(())
     }
 
-    /// Per-row negative ELBO (with this model's beta), evaluated at the posterior mean.
-    pub fn negative_elbo(&self, x: &Tensor, classes: Option<&Tensor>) -> Result<Tensor> {
-        let terms = self.elbo_terms(x, classes, false, false)?;
-        Ok(terms
-            .reconstruction
-            .f_add(&terms.kl.f_mul_scalar(self.beta)?)?)
-    }
-}
-
-/// Bernoulli cross-entropy of unit-range targets less the targets' own entropy, per value.
-fn bernoulli_parts(logits: &Tensor, x: &Tensor) -> Result<Tensor> {
-    let cross_entropy =
-        logits.f_binary_cross_entropy_with_logits::<Tensor>(x, None, None, Reduction::None)?;
-    let p = x.f_clamp(0.0, 1.0)?;
-    let q = p.f_neg()?.f_add_scalar(1.0)?;
-    let neg_entropy = p.f_xlogy(&p)?.f_add(&q.f_xlogy(&q)?)?;
-    Ok(cross_entropy.f_add(&neg_entropy)?)
-}
-
-impl Trainable for Vae {
-    fn train_batch(
-        &mut self,
+    /// A training step's loss on rows `x` (with autograd's graph), its reconstruction term and
+    /// its KL term, each a mean over the rows. The reconstruction is the plain cross-entropy:
+    /// the targets' entropy is a constant of the data, whose gradient is zero (the epoch's
+    /// figures add it back, see [`Trainable::figure_offsets`]).
+    fn training_loss(
+        &self,
         x: &Tensor,
         classes: Option<&Tensor>,
-    ) -> Result<Vec<(&'static str, Tensor)>> {
-        let terms = self.elbo_terms(x, classes, true, true)?;
+    ) -> Result<(Tensor, Tensor, Tensor)> {
+        let terms = self.elbo_terms_measured(x, classes, true, true, Measured::Plain)?;
         let reconstruction = terms.reconstruction.f_mean(Kind::Float)?;
         let kl = terms.kl.f_mean(Kind::Float)?;
         // Each dimension's batch-mean KL, charged for at least `free_bits` nats.
@@ -495,6 +502,60 @@ impl Trainable for Vae {
             .f_clamp_min(self.free_bits)?
             .f_sum(Kind::Float)?;
         let loss = reconstruction.f_add(&charged.f_mul_scalar(self.beta)?)?;
+        Ok((loss, reconstruction, kl))
+    }
+
+    /// Per-row negative ELBO (with this model's beta), evaluated at the posterior mean.
+    pub fn negative_elbo(&self, x: &Tensor, classes: Option<&Tensor>) -> Result<Tensor> {
+        let terms = self.elbo_terms(x, classes, false, false)?;
+        Ok(terms
+            .reconstruction
+            .f_add(&terms.kl.f_mul_scalar(self.beta)?)?)
+    }
+}
+
+/// How a reconstruction term is measured: from its best possible value (less the target's own
+/// entropy, so that a perfect reconstruction scores zero), or plain. The two differ by a
+/// constant of the data, which a training step leaves out (see [`Vae::figure_offsets`]).
+#[derive(Debug, Clone, Copy)]
+enum Measured {
+    FromBest,
+    Plain,
+}
+
+/// Bernoulli cross-entropy of unit-range targets, per value.
+fn bernoulli_cross_entropy(logits: &Tensor, x: &Tensor) -> Result<Tensor> {
+    Ok(logits.f_binary_cross_entropy_with_logits::<Tensor>(x, None, None, Reduction::None)?)
+}
+
+/// Minus the Bernoulli entropy of unit-range targets, per value.
+fn bernoulli_neg_entropy(x: &Tensor) -> Result<Tensor> {
+    let p = x.f_clamp(0.0, 1.0)?;
+    let q = p.f_neg()?.f_add_scalar(1.0)?;
+    Ok(p.f_xlogy(&p)?.f_add(&q.f_xlogy(&q)?)?)
+}
+
+impl Trainable for Vae {
+    fn train_batch(
+        &mut self,
+        x: &Tensor,
+        classes: Option<&Tensor>,
+    ) -> Result<Vec<(&'static str, Tensor)>> {
+        if let (Some(hand), Some(adam)) = (&mut self.hand_step, &mut self.adam) {
+            let loss = HandLoss {
+                latent: self.latent_dim,
+                beta: self.beta,
+                free_bits: self.free_bits,
+            };
+            let figures = hand.gradients(x, classes, loss)?;
+            adam.step_written()?;
+            return Ok(vec![
+                ("loss", Tensor::from(figures.loss)),
+                ("reconstruction", Tensor::from(figures.reconstruction)),
+                ("kl", Tensor::from(figures.kl)),
+            ]);
+        }
+        let (loss, reconstruction, kl) = self.training_loss(x, classes)?;
         self.adam
             .as_mut()
             .ok_or_else(|| Error::NotFitted("the optimiser is not set up".into()))?
@@ -569,6 +630,44 @@ impl Trainable for Vae {
 
     fn end_fit(&mut self, rows: &Rows) -> Result<()> {
         self.set_offset(rows)
+    }
+
+    /// The mean over the epoch's rows of their own entropy terms (minus the entropy of each
+    /// unit value that is present), which [`Trainable::train_batch`] leaves out of the
+    /// reconstruction term and its loss.
+    fn figure_offsets(
+        &self,
+        rows: &Rows,
+        index: Option<&Tensor>,
+    ) -> Result<Vec<(&'static str, f64)>> {
+        let _guard = tch::no_grad_guard();
+        // Written in place chunk by chunk: a small tensor kept from each chunk between its
+        // temporaries would leave the heap they were freed from unreturnable (250 MiB of
+        // resident memory after a million rows).
+        let mut per_row = Tensor::f_zeros([rows.len()], (Kind::Double, rows.x.device()))?;
+        let mut start = 0;
+        while start < rows.len() {
+            let size = HOLDOUT_CHUNK.min(rows.len() - start);
+            let x = rows.x.f_narrow(0, start, size)?;
+            let parts = self.blocks.map(
+                &x,
+                bernoulli_neg_entropy,
+                |t| Ok(t.f_zeros_like()?),
+                |t| Ok(t.f_zeros_like()?),
+            )?;
+            let _ = self.without_absent(parts, &x)?.f_sum_intlist_out(
+                &per_row.f_narrow(0, start, size)?,
+                [1i64].as_slice(),
+                false,
+                Kind::Double,
+            )?;
+            start += size;
+        }
+        if let Some(index) = index {
+            per_row = per_row.f_index_select(0, index)?;
+        }
+        let offset = f64::try_from(per_row.f_mean(Kind::Double)?)?;
+        Ok(vec![("loss", offset), ("reconstruction", offset)])
     }
 
     fn health(&self, stats: &EpochStats) -> Option<String> {
@@ -681,12 +780,20 @@ impl Network for Vae {
             offset,
             contamination: config.contamination,
             adam: None,
+            hand_step: None,
         })
     }
 
     fn start_training(&mut self, lr: Option<f64>) -> Result<()> {
         let lr = lr.unwrap_or(1e-3);
-        self.adam = Some(Adam::new(trainable_under(&self.vs, ""), lr, 0.9, 0.999)?);
+        let adam = Adam::new(trainable_under(&self.vs, ""), lr, 0.9, 0.999)?;
+        self.hand_step = match (&self.encoder, &self.decoder) {
+            (Encoder::Mlp(encoder), Decoder::Mlp(decoder)) if self.blocks.is_all_unit() => {
+                HandStep::new(encoder, decoder, &adam)?
+            }
+            _ => None,
+        };
+        self.adam = Some(adam);
         Ok(())
     }
 
@@ -730,6 +837,118 @@ mod tests {
         assert_eq!(terms.kl.size(), vec![3]);
         assert!(f64::try_from(terms.kl.min()).unwrap() >= 0.0);
         assert!(f64::try_from(terms.reconstruction.min()).unwrap() >= 0.0);
+    }
+
+    #[test]
+    fn the_hand_written_step_has_autograd_s_gradients_and_figures() {
+        let x = rng::with_seed(3, || rng::uniform(&[12, 5], 0.0, 1.0, Device::Cpu)).unwrap();
+        // Some values at the ends of the range, as images have.
+        let _ = x.narrow(1, 0, 1).narrow(0, 0, 6).fill_(0.0);
+        let _ = x.narrow(1, 1, 1).narrow(0, 6, 6).fill_(1.0);
+        let labels = Tensor::from_slice(&[0i64, 1, 2]).repeat([4]);
+        let onehot = labels.one_hot(3).to_kind(Kind::Float);
+        // Free bits at 0 charge every latent dimension; at 1000 none.
+        for (classes, free_bits) in [(None, 0.0), (Some(&onehot), 0.0), (Some(&onehot), 1e3)] {
+            let config = VaeConfig {
+                latent_dim: 3,
+                hidden: Some(vec![16, 8]),
+                beta: 0.7,
+                free_bits: Some(free_bits),
+                ..Default::default()
+            };
+            let k = classes.map_or(0, |c| c.size()[1] as usize);
+            let mut vae =
+                rng::with_seed(0, || Vae::build(&config, &layout(5, k), Device::Cpu)).unwrap();
+            vae.start_training(None).unwrap();
+            let loss = HandLoss {
+                latent: 3,
+                beta: 0.7,
+                free_bits,
+            };
+            let hand = vae
+                .hand_step
+                .as_mut()
+                .expect("an MLP on unit rows takes the hand step");
+            let figures = rng::with_seed(1, || hand.gradients(&x, classes, loss)).unwrap();
+            let adam = vae.adam.as_ref().unwrap();
+            let written: Vec<(String, Tensor)> = adam
+                .gradient_views()
+                .unwrap()
+                .into_iter()
+                .map(|(name, view)| (name, view.copy()))
+                .collect();
+            let (loss, reconstruction, kl) =
+                rng::with_seed(1, || vae.training_loss(&x, classes)).unwrap();
+            let params = trainable_under(&vae.vs, "");
+            let tensors: Vec<&Tensor> = params.iter().map(|(_, t)| t).collect();
+            let grads = Tensor::run_backward(&[&loss], &tensors, false, false);
+            assert_eq!(written.len(), params.len());
+            for ((name, expected), (written_name, got)) in
+                params.iter().map(|(n, _)| n).zip(&grads).zip(&written)
+            {
+                assert_eq!(name, written_name);
+                let got = got.view_as(expected);
+                assert!(
+                    got.allclose(expected, 1e-4, 1e-6, false),
+                    "{name}: {got} against {expected}"
+                );
+            }
+            for (got, expected) in [
+                (figures.loss, loss),
+                (figures.reconstruction, reconstruction),
+                (figures.kl, kl),
+            ] {
+                let expected = f64::try_from(expected).unwrap();
+                assert!((got - expected).abs() < 1e-5 * expected.abs().max(1.0));
+            }
+        }
+    }
+
+    #[test]
+    fn a_step_leaves_out_what_the_figure_offsets_add_back() {
+        // Two unit values, the second with a missing-value indicator (slots 2-3, "present" at
+        // 3): present in the first row, absent (a placeholder) in the second.
+        let blocks = Blocks {
+            unit: 2,
+            normal: 0,
+            categorical: vec![2],
+            presence: vec![(1, 3)],
+        };
+        let layout = Layout {
+            blocks,
+            ..layout(4, 0)
+        };
+        let x = Tensor::from_slice(&[0.3f32, 0.8, 0.0, 1.0, 0.6, 0.5, 1.0, 0.0]).view([2, 4]);
+        let rows = Rows {
+            x: x.shallow_clone(),
+            classes: None,
+        };
+        let (from_best, plain, offsets) = rng::with_seed(0, || {
+            let vae = Vae::build(&VaeConfig::default(), &layout, Device::Cpu)?;
+            let terms = |measured| {
+                let terms = vae.elbo_terms_measured(&x, None, false, false, measured)?;
+                Ok::<_, Error>(f64::try_from(terms.reconstruction.mean(Kind::Double))?)
+            };
+            Ok::<_, Error>((
+                terms(Measured::FromBest)?,
+                terms(Measured::Plain)?,
+                vae.figure_offsets(&rows, Some(&Tensor::from_slice(&[0i64, 0, 1])))?,
+            ))
+        })
+        .unwrap();
+        let entropy = |p: f64| p * p.ln() + (1.0 - p) * (1.0 - p).ln();
+        let first = entropy(0.3) + entropy(0.8);
+        let second = entropy(0.6);
+        assert!((from_best - plain - (first + second) / 2.0).abs() < 1e-5);
+        // The epoch's rows: the first twice, the second once.
+        let expected = (2.0 * first + second) / 3.0;
+        for name in ["loss", "reconstruction"] {
+            let offset = offsets.iter().find(|o| o.0 == name).unwrap().1;
+            assert!(
+                (offset - expected).abs() < 1e-6,
+                "{name}: {offset} {expected}"
+            );
+        }
     }
 
     #[test]
