@@ -202,11 +202,16 @@ impl HandStep {
         if !applies {
             return Ok(None);
         }
+        // Every parameter the optimiser steps must be a layer's weight or bias, so that the
+        // step writes each of its gradients.
         let views = adam.gradient_views()?;
-        if views.iter().any(|(name, _)| {
-            !(name.starts_with("encoder.") || name.starts_with("decoder."))
-                || name.ends_with("log_sigma")
-        }) {
+        let layers = encoder.layers().len() + decoder.layers().len();
+        if views.len() != 2 * layers
+            || views.iter().any(|(name, _)| {
+                !(name.starts_with("encoder.") || name.starts_with("decoder."))
+                    || !(name.ends_with(".weight") || name.ends_with(".bias"))
+            })
+        {
             return Ok(None);
         }
         Ok(Some(HandStep {
@@ -250,10 +255,25 @@ impl HandStep {
         loss: Loss,
     ) -> Result<Figures> {
         let _guard = tch::no_grad_guard();
-        let rows = x.size()[0];
-        let width = x.size()[1];
-        let k = classes.map_or(0, |c| c.size()[1]);
+        let (Some(&[rows, width]), Some(&encoded_width)) = (
+            x.size().get(..2).filter(|_| x.dim() == 2),
+            self.encoder.widths().last(),
+        ) else {
+            return Err(Error::Internal(
+                "the VAE step needs (rows, width) rows".into(),
+            ));
+        };
+        let k = match classes {
+            Some(c) if c.dim() == 2 && c.size()[0] == rows => c.size()[1],
+            Some(_) => return Err(Error::Internal("classes must be (rows, classes)".into())),
+            None => 0,
+        };
         let latent = loss.latent;
+        if encoded_width != 2 * latent {
+            return Err(Error::Internal(format!(
+                "the encoder gives {encoded_width} values a row, not 2 x {latent}"
+            )));
+        }
         let x = x.f_contiguous()?;
         let b = self.buffers(rows, width + k, latent + k)?;
         let input = match classes {
