@@ -510,33 +510,31 @@ fn train_epoch<M: Trainable>(
     }
     let chunk_rows = (SHUFFLED_CHUNK_ROWS / batch).max(1) * batch;
     let mut reported: Vec<(&'static str, Vec<Tensor>, Vec<f64>)> = Vec::new();
-    let mut chunk = None;
-    let mut start = 0;
-    while start < count {
-        monitor.between_batches()?;
-        if start % chunk_rows == 0 {
-            let size = chunk_rows.min(count - start);
-            chunk = Some(rows.select(&order.f_narrow(0, start, size)?)?);
-        }
-        let size = batch.min(count - start);
-        let batch = chunk
-            .as_ref()
-            .ok_or_else(|| Error::Internal("a batch outside its chunk".into()))?
-            .slice(start % chunk_rows, size)?;
-        let losses = {
-            let _flushing = FlushDenormals::new();
-            model.train_batch(&batch.x, batch.classes.as_ref())?
-        };
-        for (name, loss) in losses {
-            match reported.iter_mut().find(|(known, _, _)| *known == name) {
-                Some((_, values, sizes)) => {
-                    values.push(loss);
-                    sizes.push(size as f64);
+    let mut chunk_start = 0;
+    while chunk_start < count {
+        let chunk_size = chunk_rows.min(count - chunk_start);
+        let chunk = rows.select(&order.f_narrow(0, chunk_start, chunk_size)?)?;
+        let mut start = 0;
+        while start < chunk_size {
+            monitor.between_batches()?;
+            let size = batch.min(chunk_size - start);
+            let batch = chunk.slice(start, size)?;
+            let losses = {
+                let _flushing = FlushDenormals::new();
+                model.train_batch(&batch.x, batch.classes.as_ref())?
+            };
+            for (name, loss) in losses {
+                match reported.iter_mut().find(|(known, _, _)| *known == name) {
+                    Some((_, values, sizes)) => {
+                        values.push(loss);
+                        sizes.push(size as f64);
+                    }
+                    None => reported.push((name, vec![loss], vec![size as f64])),
                 }
-                None => reported.push((name, vec![loss], vec![size as f64])),
             }
+            start += size;
         }
-        start += size;
+        chunk_start += chunk_size;
     }
     let mut stats = EpochStats::new();
     for (name, values, sizes) in reported {

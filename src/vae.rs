@@ -35,6 +35,9 @@ const CONV_STEPS: usize = 1500;
 const MIN_SIGMA: f64 = 0.01;
 const MAX_SIGMA: f64 = 1.0;
 const INITIAL_SIGMA: f64 = 0.1;
+/// The encoder's log-variance is held in +-this, so that exp() cannot overflow early in
+/// training.
+pub const LOGVAR_BOUND: f64 = 12.0;
 /// The default of [`VaeConfig::contamination`] (PyOD's).
 pub const DEFAULT_CONTAMINATION: f64 = 0.1;
 /// Latent draws per row of the importance-weighted log-likelihood, by default.
@@ -227,10 +230,9 @@ impl Vae {
             }
         };
         let mean = h.f_narrow(1, 0, self.latent_dim)?;
-        // Bounded so exp() cannot overflow early in training.
         let logvar = h
             .f_narrow(1, self.latent_dim, self.latent_dim)?
-            .f_clamp(-12.0, 12.0)?;
+            .f_clamp(-LOGVAR_BOUND, LOGVAR_BOUND)?;
         Ok((mean, logvar))
     }
 
@@ -277,9 +279,7 @@ impl Vae {
             mean.shallow_clone()
         };
         let logits = self.decode_logits(&z, classes, train)?;
-        let reconstruction = self
-            .reconstruction_parts(&logits, x, measured)?
-            .f_sum_dim_intlist(1, false, Kind::Float)?;
+        let reconstruction = self.reconstruction(&logits, x, measured)?;
         let kl_dims = logvar
             .f_add_scalar(1.0)?
             .f_sub(&mean.f_square()?)?
@@ -291,6 +291,13 @@ impl Vae {
             kl,
             kl_dims,
         })
+    }
+
+    /// Per-row reconstruction terms of model-space rows `x` under decoder outputs `logits`.
+    fn reconstruction(&self, logits: &Tensor, x: &Tensor, measured: Measured) -> Result<Tensor> {
+        Ok(self
+            .reconstruction_parts(logits, x, measured)?
+            .f_sum_dim_intlist(1, false, Kind::Float)?)
     }
 
     /// The reconstruction terms of each model-space position, `(N, width)`: a unit value's
@@ -422,8 +429,7 @@ impl Vae {
             false,
         )?;
         let log_px = self
-            .reconstruction_parts(&logits, &repeat(x)?, Measured::FromBest)?
-            .f_sum_dim_intlist(1, false, Kind::Float)?
+            .reconstruction(&logits, &repeat(x)?, Measured::FromBest)?
             .f_view([b, k])?
             .f_neg()?;
         // log p(z) - log q(z|x); the 2 pi terms cancel.

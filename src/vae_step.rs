@@ -7,6 +7,7 @@
 //! its matrix products.
 
 use crate::error::{Error, Result};
+use crate::fused_adam;
 use crate::nets::{Activation, Linear, Mlp};
 use crate::optim::Adam;
 use crate::rng;
@@ -193,11 +194,10 @@ impl HandStep {
         let applies = [encoder, decoder].iter().all(|mlp| {
             mlp.activation() == Activation::Relu
                 && !mlp.layers().is_empty()
-                && mlp.layers().iter().all(|l| {
-                    [l.weight(), l.bias()]
-                        .iter()
-                        .all(|t| t.device() == Device::Cpu && t.kind() == Kind::Float)
-                })
+                && mlp
+                    .layers()
+                    .iter()
+                    .all(|l| fused_adam::applies(&[l.weight(), l.bias()]))
         });
         if !applies {
             return Ok(None);
@@ -224,17 +224,15 @@ impl HandStep {
     /// Buffers for at least `rows` rows of these input widths, made anew when the kept ones
     /// are too small.
     fn buffers(&mut self, rows: i64, input: i64, decoder_input: i64) -> Result<&Buffers> {
-        let fits = self.buffers.as_ref().is_some_and(|b| {
-            b.rows >= rows
-                && b.input.size()[1] == input
-                && b.decoder_input.size()[1] == decoder_input
-        });
-        if !fits {
-            self.buffers = None;
-        }
         let buffers = match self.buffers.take() {
-            Some(kept) => kept,
-            None => Buffers::new(
+            Some(kept)
+                if kept.rows >= rows
+                    && kept.input.size()[1] == input
+                    && kept.decoder_input.size()[1] == decoder_input =>
+            {
+                kept
+            }
+            _ => Buffers::new(
                 rows,
                 input,
                 &self.encoder.widths(),
@@ -345,7 +343,7 @@ impl HandStep {
 }
 
 /// The log-variance as the encoder gives it is held in this range, as [`crate::vae`] holds it.
-const LOGVAR_BOUND: f32 = 12.0;
+const LOGVAR_BOUND: f32 = crate::vae::LOGVAR_BOUND as f32;
 
 /// A contiguous CPU float32 tensor's values.
 fn values(t: &Tensor) -> Result<&[f32]> {
@@ -365,7 +363,7 @@ fn values_mut(t: &Tensor) -> Result<&mut [f32]> {
 }
 
 fn check(t: &Tensor) -> Result<()> {
-    if t.device() == Device::Cpu && t.kind() == Kind::Float && t.is_contiguous() {
+    if fused_adam::applies(&[t]) {
         Ok(())
     } else {
         Err(Error::Internal(
