@@ -25,8 +25,9 @@ const FORMAT: &str = "genaug";
 /// Version 2 stores the column schema; version 1 files (min-max bounds as `scaler.*` tensors)
 /// still load. Version 3: an MLP GAN's discriminator also sees each batch's means, so one saved
 /// by an earlier version has weights of other shapes (see [`Network::check_saved_by`]).
-const VERSION: &str = "3";
-const READABLE: [&str; 3] = ["1", "2", "3"];
+/// Version 4: a VAE stores the latent prior `sample` draws from (see [`Network::added_after`]).
+const VERSION: &str = "4";
+const READABLE: [&str; 4] = ["1", "2", "3", "4"];
 
 /// A checkpoint file's contents, read but not yet turned into a model.
 pub struct Checkpoint {
@@ -344,7 +345,11 @@ fn restore_checked<N: Network>(checkpoint: &Checkpoint, device: Device) -> Resul
     let mut net = with_seed(0, || N::build(&model.config, &layout, device))?;
     for (name, mut var) in net.var_store().variables() {
         let _guard = tch::no_grad_guard();
-        var.f_copy_(checkpoint.sized_tensor(&format!("net.{name}"), &var)?)?;
+        let key = format!("net.{name}");
+        if !must_read::<N>(checkpoint, version, &name, &key) {
+            continue;
+        }
+        var.f_copy_(checkpoint.sized_tensor(&key, &var)?)?;
     }
     let params: FitParams = checkpoint.field("fit_params")?;
     let counts_ok = params.epochs >= 1 && params.batch_size >= 1 && params.batches_per_step >= 1;
@@ -359,7 +364,12 @@ fn restore_checked<N: Network>(checkpoint: &Checkpoint, device: Device) -> Resul
     }
     model.fit_params = Some(params);
     let mut run = if checkpoint.metadata.contains_key("run") {
-        Some(restore_run(checkpoint, &mut net, model.history.len())?)
+        Some(restore_run(
+            checkpoint,
+            &mut net,
+            model.history.len(),
+            version,
+        )?)
     } else {
         None
     };
@@ -471,6 +481,12 @@ fn check_net_size<N: Network>(
     }
 }
 
+/// Whether the checkpoint's tensor `key`, the stored value of variable `name`, is read: every
+/// one is, except one that checkpoints of `version` did not store and this one lacks.
+fn must_read<N: Network>(checkpoint: &Checkpoint, version: &str, name: &str, key: &str) -> bool {
+    checkpoint.tensors.contains_key(key) || !N::added_after(version, name)
+}
+
 /// Every tensor in the checkpoint must be one the model reads.
 fn check_no_extra_tensors<N: Network>(
     checkpoint: &Checkpoint,
@@ -510,7 +526,12 @@ fn check_no_extra_tensors<N: Network>(
 
 /// Sets up `net`'s optimisers from the checkpoint's training run (of `epochs` epochs) and
 /// returns the run.
-fn restore_run<N: Network>(checkpoint: &Checkpoint, net: &mut N, epochs: usize) -> Result<Run> {
+fn restore_run<N: Network>(
+    checkpoint: &Checkpoint,
+    net: &mut N,
+    epochs: usize,
+    version: &str,
+) -> Result<Run> {
     let record: RunRecord = checkpoint.field("run")?;
     let best_epoch_ok = record
         .best
@@ -533,11 +554,15 @@ fn restore_run<N: Network>(checkpoint: &Checkpoint, net: &mut N, epochs: usize) 
     };
     net.start_training(None)?;
     net.load_optimiser_state(&state)?;
-    // A set of weights stored under `prefix`, one tensor per variable of the net.
+    // A set of weights stored under `prefix`, one tensor per variable of the net (less those
+    // its version did not store).
     let weights = |prefix: &str| -> Result<Weights> {
         net.var_store()
             .variables()
             .into_iter()
+            .filter(|(name, _)| {
+                must_read::<N>(checkpoint, version, name, &format!("{prefix}.{name}"))
+            })
             .map(|(name, var)| {
                 let saved = checkpoint.sized_tensor(&format!("{prefix}.{name}"), &var)?;
                 Ok((name, saved.shallow_clone()))

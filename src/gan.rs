@@ -37,7 +37,7 @@ const HOLDOUT_ROWS: i64 = 1024;
 /// Generator steps a fit without `epochs` aims for, by loss and network (measured with
 /// benchmarks/defaults.py; the conv nets learn more per step and cost more per step).
 const MLP_STEPS: usize = 10_000;
-const MLP_WGAN_STEPS: usize = 3000;
+const MLP_WGAN_STEPS: usize = 6000;
 const CONV_STEPS: usize = 1500;
 /// The averaged generator's decay per generator step.
 const AVERAGE_DECAY: f64 = 0.999;
@@ -103,8 +103,9 @@ impl GanLoss {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GanConfig {
     pub latent_dim: i64,
-    /// Widths of the MLP hidden layers (the discriminator mirrors them).
-    pub hidden: Vec<i64>,
+    /// Widths of the MLP hidden layers (the discriminator mirrors them); `None` leaves them to
+    /// the data (see [`Gan::default_hidden`]).
+    pub hidden: Option<Vec<i64>>,
     pub loss: GanLoss,
     pub arch: Arch,
     /// Discriminator steps per generator step; `None` takes the loss's default.
@@ -121,7 +122,7 @@ impl Default for GanConfig {
     fn default() -> Self {
         GanConfig {
             latent_dim: 64,
-            hidden: vec![256, 256],
+            hidden: None,
             loss: GanLoss::Bce,
             arch: Arch::Auto,
             n_critic: None,
@@ -134,7 +135,8 @@ impl Default for GanConfig {
 
 impl GanConfig {
     pub fn validate(&self) -> Result<()> {
-        if self.latent_dim < 1 || self.hidden.iter().any(|&h| h < 1) {
+        let widths = self.hidden.iter().flatten();
+        if self.latent_dim < 1 || widths.into_iter().any(|&h| h < 1) {
             return Err(Error::Parameter(
                 "latent_dim and every hidden width must be at least 1".into(),
             ));
@@ -321,6 +323,18 @@ fn bce_against(logits: &Tensor, target: f64) -> Result<Tensor> {
 }
 
 impl Gan {
+    /// The MLP widths when `hidden` is left out: 256-256, but 128-128 for the `bce` loss on
+    /// narrow unit-range rows ([`Layout::is_narrow_unit`]), where the larger networks
+    /// overfit: breast_cancer's accuracy 0.945 -> 0.959 over seeds 0-3, the lowest seed 0.930
+    /// -> 0.947, in half the time. WGAN-GP's critic did worse narrower there (0.936 -> 0.923).
+    pub fn default_hidden(config: &GanConfig, layout: &Layout) -> Vec<i64> {
+        if layout.is_narrow_unit() && config.loss == GanLoss::Bce {
+            vec![128, 128]
+        } else {
+            vec![256, 256]
+        }
+    }
+
     pub fn latent_dim(&self) -> i64 {
         self.config.latent_dim
     }
@@ -602,6 +616,10 @@ impl Network for Gan {
         let classes = layout.n_classes as i64;
         let width = layout.width() as i64;
         let latent = config.latent_dim;
+        let hidden = config
+            .hidden
+            .clone()
+            .unwrap_or_else(|| Self::default_hidden(config, layout));
         match layout.image {
             // The generator, the discriminator, and the generator's average.
             Some(image) => vec![
@@ -610,9 +628,9 @@ impl Network for Gan {
                 vec![latent + classes, conv_feature_width(image)],
             ],
             None => vec![
-                mlp_widths(latent + classes, &config.hidden, width),
-                mlp_widths(2 * width + classes, config.hidden.iter().rev(), 1),
-                mlp_widths(latent + classes, &config.hidden, width),
+                mlp_widths(latent + classes, &hidden, width),
+                mlp_widths(2 * width + classes, hidden.iter().rev(), 1),
+                mlp_widths(latent + classes, &hidden, width),
             ],
         }
     }
@@ -798,7 +816,7 @@ mod tests {
     fn bce_gan_learns_the_class_centres() {
         let config = GanConfig {
             latent_dim: 4,
-            hidden: vec![32, 32],
+            hidden: Some(vec![32, 32]),
             ..Default::default()
         };
         let (gan, history) = train(&config, 60);
@@ -822,7 +840,7 @@ mod tests {
     fn wgan_gp_reports_its_terms_and_paces_the_generator() {
         let config = GanConfig {
             latent_dim: 4,
-            hidden: vec![32, 32],
+            hidden: Some(vec![32, 32]),
             loss: GanLoss::WganGp,
             ..Default::default()
         };

@@ -14,6 +14,7 @@ pub mod gan;
 pub mod handle;
 pub mod impute;
 pub mod inference;
+pub mod latent_prior;
 pub mod limits;
 pub mod metrics;
 pub mod model;

@@ -29,10 +29,19 @@ pub struct Layout {
     pub blocks: Blocks,
 }
 
+/// Unit-range rows of at most this many values are narrow (breast_cancer's 30 features, not
+/// digits' 64 pixels): the defaults give them smaller networks.
+pub const NARROW_WIDTH: usize = 32;
+
 impl Layout {
     /// The width of a row in model space.
     pub fn width(&self) -> usize {
         self.blocks.width() as usize
+    }
+
+    /// Whether the rows are all unit-range values, at most [`NARROW_WIDTH`] of them.
+    pub fn is_narrow_unit(&self) -> bool {
+        self.blocks.values_all_unit() && self.width() <= NARROW_WIDTH
     }
 }
 
@@ -53,6 +62,11 @@ pub trait Network: Trainable + Sized + Send + 'static {
     /// version of genaug builds; an error says why not.
     fn check_saved_by(_version: &str, _layout: &Layout) -> Result<()> {
         Ok(())
+    }
+    /// Whether variable `name` is one that checkpoints of `version` did not store: when absent,
+    /// it keeps the value `build` gave it.
+    fn added_after(_version: &str, _name: &str) -> bool {
+        false
     }
     /// Sets up fresh optimiser state; `lr` overrides the network's default learning rate.
     fn start_training(&mut self, lr: Option<f64>) -> Result<()>;

@@ -122,11 +122,14 @@ def mutations(blob: bytes, variant: str):
                 False,
             )
     # Version 1 files kept min-max bounds as scaler.* tensors, which later files lack; a fitted
-    # MLP GAN of version 1 or 2 had a narrower discriminator.
+    # MLP GAN of version 1 or 2 had a narrower discriminator. A VAE of versions 1-3 may lack
+    # the latent prior, but one that has it loads.
     fitted = "spec" in metadata
     mlp_gan = fitted and metadata["model"] == "GAN" and metadata["image"] == "null"
-    for value in ["1", "2", "4", "0", "", "3.0", "10"]:
-        must_raise = value not in ("1", "2") or (value == "1" and fitted) or mlp_gan
+    for value in ["1", "2", "3", "5", "0", "", "3.0", "10"]:
+        must_raise = (
+            value not in ("1", "2", "3") or (value == "1" and fitted) or (mlp_gan and value != "3")
+        )
         yield (
             f"version {value!r}",
             join(with_metadata(metadata, "version", value), tensors),

@@ -31,6 +31,45 @@ def test_round_trip_reproduces_samples(cvae, tmp_path, blobs):
     np.testing.assert_array_equal(loaded.score(x, y), cvae.score(x, y))
 
 
+def test_a_vae_saved_before_the_latent_prior_samples_from_the_standard_normal(cvae, blobs):
+    """Checkpoint versions 1-3 stored no latent prior: such a VAE loads and draws its codes
+    from N(0, I), as it did; fitting it again fits its prior."""
+    from _checkpoint_fuzzer import join, split
+
+    x, y = blobs
+    metadata, tensors = split(cvae.to_bytes())
+    assert metadata["version"] == "4"
+    prior = {name: t for name, t in tensors.items() if ".latent_prior." in name}
+    assert sorted(prior) == ["net.latent_prior.mean", "net.latent_prior.scale"]
+    dtype, shape, raw = prior["net.latent_prior.mean"]
+    assert dtype == "F32" and shape == [3, 3] and np.frombuffer(raw, np.float32).any()
+    without = {name: t for name, t in tensors.items() if name not in prior}
+    old = genaug.from_bytes(join(dict(metadata, version="3"), without))
+    standard = dict(
+        tensors,
+        **{
+            "net.latent_prior.mean": ("F32", [3, 3], np.zeros((3, 3), np.float32).tobytes()),
+            "net.latent_prior.scale": (
+                "F32",
+                [3, 3, 3],
+                np.broadcast_to(np.eye(3, dtype=np.float32), (3, 3, 3)).tobytes(),
+            ),
+        },
+    )
+    np.testing.assert_array_equal(
+        old.sample(50, y=1, seed=3),
+        genaug.from_bytes(join(metadata, standard)).sample(50, y=1, seed=3),
+    )
+    assert not np.array_equal(old.sample(50, y=1, seed=3), cvae.sample(50, y=1, seed=3))
+    np.testing.assert_array_equal(old.score(x, y), cvae.score(x, y))
+    # Version 4 without its prior is refused.
+    with pytest.raises(genaug.CheckpointError, match="latent_prior"):
+        genaug.from_bytes(join(metadata, without))
+    old.fit(x, y, epochs=6, resume=True, batch_size=16)
+    _, refitted = split(old.to_bytes())
+    assert np.frombuffer(refitted["net.latent_prior.mean"][2], np.float32).any()
+
+
 def test_file_is_plain_safetensors_with_metadata(cvae, tmp_path):
     path = tmp_path / "model.safetensors"
     cvae.save(path)

@@ -16,8 +16,9 @@ SMALL = dict(hidden=(8,), device="cpu", seed=0)
 
 @pytest.fixture(scope="module")
 def many_rows():
-    # 64,000 rows: 1,000 batches of 64 per epoch, so a budget is a few epochs.
-    return np.random.default_rng(0).random((64_000, 2))
+    # 64,000 rows: 1,000 batches of 64 per epoch, so a budget is a few epochs. 40 values per
+    # row: wider than the narrow profile's.
+    return np.random.default_rng(0).random((64_000, 40))
 
 
 def four_blobs(rows_each=160):
@@ -47,6 +48,33 @@ def test_without_epochs_the_vae_trains_its_step_budget(many_rows):
     twin_losses = [h["loss"] for h in twin.history]
     assert losses[: decay - 1] == twin_losses[: decay - 1]
     assert losses[decay - 1] != twin_losses[decay - 1]
+
+
+def test_narrow_unit_rows_take_a_smaller_network_and_half_the_steps(many_rows):
+    wide = genaug.VAE(latent_dim=2, seed=0).fit(
+        many_rows[:6400], callbacks=stop_after(1), progress=False
+    )
+    assert wide.fit_params_["target_steps"] == 6000
+    assert wide.layers_ == [[40, 256, 256, 4], [2, 256, 256, 40]]
+    narrow = genaug.VAE(latent_dim=2, seed=0).fit(
+        many_rows[:6400, :32], callbacks=stop_after(1), progress=False
+    )
+    assert narrow.fit_params_["target_steps"] == 3000
+    assert narrow.layers_ == [[32, 128, 128, 4], [2, 128, 128, 32]]
+    assert narrow.get_params()["hidden"] is None
+
+
+def test_the_bce_gan_takes_a_smaller_network_on_narrow_unit_rows(many_rows):
+    narrow = many_rows[:640, :32]
+    bce = genaug.GAN(seed=0).fit(narrow, epochs=1, progress=False)
+    assert bce.layers_ == [[64, 128, 128, 32], [64, 128, 128, 1], [64, 128, 128, 32]]
+    assert bce.get_params()["hidden"] is None and "64-128-128-32" in repr(bce)
+    wgan = genaug.GAN(loss="wgan-gp", seed=0).fit(narrow, epochs=1, progress=False)
+    assert wgan.layers_[0] == [64, 256, 256, 32]
+    wide = genaug.GAN(seed=0).fit(many_rows[:640], epochs=1, progress=False)
+    assert wide.layers_[0] == [64, 256, 256, 40]
+    given = genaug.GAN(hidden=(16,), seed=0).fit(narrow, epochs=1, progress=False)
+    assert given.layers_[0] == [64, 16, 32] and given.get_params()["hidden"] == (16,)
 
 
 def test_a_table_trains_on_larger_batches_and_at_least_thirty_passes(many_rows):

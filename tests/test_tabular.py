@@ -228,7 +228,7 @@ def test_a_table_gan_matches_category_frequencies_and_saves(tmp_path):
 
     # An MLP GAN saved by checkpoint version 2 had a narrower discriminator.
     def to_version_2(metadata: dict[str, str]) -> None:
-        assert metadata["version"] == "3"
+        assert metadata["version"] == "4"
         metadata["version"] = "2"
 
     old = with_metadata(model.to_bytes(), to_version_2)

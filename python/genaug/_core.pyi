@@ -30,7 +30,7 @@ class GAN:
     def __new__(
         cls,
         latent_dim: int | None = ...,  # 64
-        hidden: Iterable[int] | None = ...,  # (256, 256)
+        hidden: Iterable[int] | None = None,  # None: (256, 256); (128, 128) for bce, narrow rows
         loss: Literal["bce", "wgan-gp"] = "bce",
         arch: Literal["auto", "mlp", "conv"] = "auto",
         device: str = "auto",
@@ -142,7 +142,7 @@ class VAE:
     def __new__(
         cls,
         latent_dim: int | None = ...,  # 8
-        hidden: Iterable[int] | None = None,  # None: (256, 256); (128, 128) for tables
+        hidden: Iterable[int] | None = None,  # None: (256, 256); (128, 128) tables, narrow rows
         beta: float = 1.0,
         arch: Literal["auto", "mlp", "conv"] = "auto",
         device: str = "auto",

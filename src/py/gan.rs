@@ -27,7 +27,7 @@ impl Constructor for Gan {
         let defaults = GanConfig::default();
         let config = GanConfig {
             latent_dim: read.opt_int("latent_dim")?.unwrap_or(defaults.latent_dim),
-            hidden: read.opt_ints("hidden")?.unwrap_or(defaults.hidden),
+            hidden: read.opt_ints("hidden")?,
             loss: GanLoss::parse(&read.string("loss")?)?,
             arch: Arch::parse(&read.string("arch")?)?,
             n_critic: read.opt_positive("n_critic")?,
@@ -49,7 +49,13 @@ impl Constructor for Gan {
             py,
             &[
                 ("latent_dim", params::int(py, c.latent_dim)),
-                ("hidden", params::ints(py, &c.hidden)?),
+                (
+                    "hidden",
+                    match &c.hidden {
+                        Some(widths) => params::ints(py, widths)?,
+                        None => py.None(),
+                    },
+                ),
                 ("loss", params::string(c.loss.name())),
                 ("arch", params::string(c.arch.name())),
                 ("device", params::string(&device_name(model.device))),
