@@ -96,7 +96,7 @@ def test_score_flags_anomalies():
     x = t * np.ones((1, 5)) + rng.normal(scale=0.02, size=(300, 5))
     # free_bits=0: the plain ELBO, whose KL term adds nothing for rows the prior explains.
     vae = genaug.VAE(latent_dim=2, hidden=(64,), seed=0, free_bits=0.0)
-    vae.fit(x, epochs=100, batch_size=32)
+    vae.fit(x, epochs=100, batch_size=32, lr=1e-3)
     normal = vae.score(x)
     odd = np.array([[1.0, 0.0, 1.0, 0.0, 1.0], [0.0, 0.0, 0.0, 1.0, 1.0]])
     assert vae.score(odd).min() > 1.5 * np.percentile(normal, 99)
