@@ -124,8 +124,7 @@ impl LatentPrior {
         let mut z = noise.f_empty_like()?;
         // One class at a time: gathering a factor per row would take latent_dim^2 per row.
         for group in 0..self.groups() {
-            let rows = group_of_row.f_eq(group)?.f_nonzero()?.f_squeeze_dim(1)?;
-            if rows.numel() > 0 {
+            if let Some(rows) = members(&group_of_row, group)? {
                 let part = codes(group, &noise.f_index_select(0, &rows)?)?;
                 z = z.f_index_copy(0, &rows, &part)?;
             }
@@ -161,9 +160,8 @@ impl Moments {
         // Each class's rows' outer products as one product of its rows, so that no chunk holds
         // latent_dim^2 values per row.
         for class in 0..self.count.size()[0] {
-            let members = group.f_eq(class)?.f_nonzero()?.f_squeeze_dim(1)?;
-            if members.numel() > 0 {
-                let rows = mean.f_index_select(0, &members)?;
+            if let Some(index) = members(&group, class)? {
+                let rows = mean.f_index_select(0, &index)?;
                 let _ = self.outer.get(class).f_add_(&rows.f_tr()?.f_mm(&rows)?)?;
             }
         }
@@ -171,6 +169,12 @@ impl Moments {
         let _ = self.variance.f_index_add_(0, &group, &variance)?;
         Ok(())
     }
+}
+
+/// The indices of the rows in `group` (`None` when there are none).
+fn members(group_of_row: &Tensor, group: i64) -> Result<Option<Tensor>> {
+    let rows = group_of_row.f_eq(group)?.f_nonzero()?.f_squeeze_dim(1)?;
+    Ok((rows.numel() > 0).then_some(rows))
 }
 
 #[cfg(test)]

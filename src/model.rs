@@ -31,7 +31,7 @@ pub struct Layout {
 
 /// Unit-range rows of at most this many values are narrow (breast_cancer's 30 features, not
 /// digits' 64 pixels): the defaults give them smaller networks.
-pub const NARROW_WIDTH: usize = 32;
+const NARROW_WIDTH: usize = 32;
 
 impl Layout {
     /// The width of a row in model space.

@@ -91,3 +91,13 @@ def with_metadata(blob: bytes, change: Callable[[dict[str, str]], None]) -> byte
     change(header["__metadata__"])
     encoded = json.dumps(header).encode()
     return struct.pack("<Q", len(encoded)) + encoded + blob[8 + size :]
+
+
+def fail_at(epoch: int):
+    """A fit callback that raises RuntimeError("stop") after `epoch` completes."""
+
+    def callback(stats: dict) -> None:
+        if stats["epoch"] == epoch:
+            raise RuntimeError("stop")
+
+    return callback

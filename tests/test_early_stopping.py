@@ -3,6 +3,7 @@
 import genaug
 import numpy as np
 import pytest
+from _helpers import fail_at
 
 
 def small_vae(**kwargs):
@@ -50,10 +51,6 @@ def test_patience_stops_and_restores_the_best_epoch(blobs):
     assert np.array_equal(stopped.sample(20, y=1, seed=4), at_best.sample(20, y=1, seed=4))
 
     # The same run with an error after its last epoch keeps that epoch's weights instead.
-    def fail_at_the_end(stats):
-        if stats["epoch"] == len(losses):
-            raise RuntimeError("stop")
-
     last = small_vae()
     with pytest.raises(RuntimeError, match="stop"):
         last.fit(
@@ -63,7 +60,7 @@ def test_patience_stops_and_restores_the_best_epoch(blobs):
             batch_size=16,
             lr=1e-2,
             validation=0.3,
-            callbacks=fail_at_the_end,
+            callbacks=fail_at(len(losses)),
             progress=False,
         )
     assert [s["val_loss"] for s in last.history] == losses

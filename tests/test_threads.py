@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import genaug
 import numpy as np
 import pytest
+from _helpers import fail_at
 
 
 @pytest.mark.parametrize("kind", ["vae", "gan"])
@@ -54,13 +55,8 @@ def test_sample_during_a_fit_uses_its_last_completed_epoch(blobs):
     # A VAE fits the latent prior `sample` draws from when its fit ends: the paused fit decodes
     # N(0, I) draws, as a fit that an error ended after epoch 5 does.
     same = genaug.VAE(latent_dim=2, hidden=(64,), seed=0, device="cpu")
-
-    def fail_after_5(stats):
-        if stats["epoch"] == 5:
-            raise RuntimeError("stop")
-
     with pytest.raises(RuntimeError, match="stop"):
-        same.fit(x, y, epochs=epochs, callbacks=[fail_after_5], progress=False)
+        same.fit(x, y, epochs=epochs, callbacks=[fail_at(5)], progress=False)
     assert len(same.history) == 5
     np.testing.assert_array_equal(out, same.sample(7, y=1, seed=3))
 

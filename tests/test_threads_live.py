@@ -8,7 +8,7 @@ import time
 import genaug
 import numpy as np
 import pytest
-from _helpers import child_json
+from _helpers import child_json, fail_at
 
 
 def small(kind="vae", seed=0):
@@ -153,14 +153,9 @@ def test_a_callback_may_sample_its_own_model(blobs, kind):
     # N(0, I) draws, as a fit that an error ended after the last epoch does.
     final = model
     if kind == "vae":
-
-        def fail_at_3(stats):
-            if stats["epoch"] == 3:
-                raise RuntimeError("stop")
-
         final = small(kind)
         with pytest.raises(RuntimeError, match="stop"):
-            final.fit(x, y, epochs=3, callbacks=fail_at_3, progress=False)
+            final.fit(x, y, epochs=3, callbacks=fail_at(3), progress=False)
         assert not np.array_equal(seen[-1], model.sample(4, y=2, seed=1))
     np.testing.assert_array_equal(seen[-1], final.sample(4, y=2, seed=1))
     assert not np.array_equal(seen[0], seen[-1])

@@ -192,6 +192,11 @@ pub fn ints(py: Python<'_>, values: &[i64]) -> PyResult<Py<PyAny>> {
     Ok(PyTuple::new(py, values)?.into_any().unbind())
 }
 
+/// Widths left to the data (`None`) or given.
+pub fn opt_ints(py: Python<'_>, values: Option<&[i64]>) -> PyResult<Py<PyAny>> {
+    values.map_or_else(|| Ok(py.None()), |v| ints(py, v))
+}
+
 impl Reader<'_, '_> {
     /// A new model of `config` on the `device` parameter's device, seeded by `seed` (`None`
     /// means 0; whole numbers must be >= 0): the parameters every model class shares.

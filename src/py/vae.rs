@@ -53,13 +53,7 @@ impl Constructor for Vae {
             py,
             &[
                 ("latent_dim", params::int(py, c.latent_dim)),
-                (
-                    "hidden",
-                    match &c.hidden {
-                        Some(widths) => params::ints(py, widths)?,
-                        None => py.None(),
-                    },
-                ),
+                ("hidden", params::opt_ints(py, c.hidden.as_deref())?),
                 ("beta", params::float(c.beta)),
                 ("arch", params::string(c.arch.name())),
                 ("device", params::string(&device_name(model.device))),
