@@ -62,6 +62,25 @@ pub fn step(
             std::slice::from_raw_parts_mut(second.data_ptr() as *mut f32, n),
         )
     };
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the processor has AVX2 (checked just above).
+            unsafe { update_avx2(p, g, m, v, c) };
+            return Ok(());
+        }
+    }
+    update(p, g, m, v, c);
+    Ok(())
+}
+
+/// The update, element by element. Each element's arithmetic is the same whatever vector
+/// width the compiler gives the loop (IEEE `sqrt` and division, no fused multiply-adds), so
+/// the AVX2 version below gives the same values bit for bit: 128 against 165 microseconds for
+/// the digits VAE's 176,000 parameters, where the baseline x86-64 build's 4-wide divisions
+/// and square roots add to the time spent moving the buffers.
+#[inline(always)]
+fn update(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], c: Coefficients) {
     for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
         *m += c.one_minus_beta1 * (g - *m);
         *v = c.beta2 * *v + c.one_minus_beta2 * g * g;
@@ -69,7 +88,12 @@ pub fn step(
         let floored = if *v < c.sqrt_floor { c.sqrt_floor } else { *v };
         *p -= c.step_size * *m / (floored.sqrt() * c.inv_sqrt_bias2 + c.eps);
     }
-    Ok(())
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn update_avx2(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], c: Coefficients) {
+    update(p, g, m, v, c)
 }
 
 #[cfg(test)]
@@ -107,6 +131,42 @@ mod tests {
         for (got, expected) in [(&p, &p_expected), (&m, &m_expected), (&v, &v_expected)] {
             assert!(got.allclose(expected, 1e-5, 1e-7, false));
         }
+    }
+
+    #[test]
+    fn avx2_gives_the_baseline_s_bits() {
+        let n = 1037;
+        let values = |seed: u64| {
+            crate::rng::with_seed(seed, || crate::rng::normal(&[n], Device::Cpu))
+                .map(|t| Vec::<f32>::try_from(&t).unwrap())
+                .unwrap()
+        };
+        let (p, g, m) = (values(0), values(1), values(2));
+        let mut v: Vec<f32> = values(3).iter().map(|x| x * x * 1e-3).collect();
+        v[5] = 0.0;
+        let c = Coefficients {
+            beta2: 0.999,
+            one_minus_beta1: 0.1,
+            one_minus_beta2: 0.001,
+            inv_sqrt_bias2: 3.7,
+            step_size: 1e-3,
+            eps: 1e-8,
+            sqrt_floor: 1e-30,
+        };
+        let run = |f: &dyn Fn(&mut [f32], &[f32], &mut [f32], &mut [f32])| {
+            let (mut p, mut m, mut v) = (p.clone(), m.clone(), v.clone());
+            f(&mut p, &g, &mut m, &mut v);
+            [p, m, v].map(|x| x.iter().map(|f| f.to_bits()).collect::<Vec<_>>())
+        };
+        let baseline = run(&|p, g, m, v| update(p, g, m, v, c));
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            assert_eq!(
+                baseline,
+                run(&|p, g, m, v| unsafe { update_avx2(p, g, m, v, c) })
+            );
+        }
+        assert!(baseline.iter().all(|x| x.len() == n as usize));
     }
 
     #[test]

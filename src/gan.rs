@@ -15,6 +15,7 @@
 
 use crate::budget::{Budget, DEFAULT_BATCH_SIZE};
 use crate::error::{Error, Result};
+use crate::gan_step::{HandStep, Loss as HandLoss};
 use crate::metrics::{mean_pairwise_distance, mmd};
 use crate::model::{Layout, Network};
 use crate::nets::{
@@ -223,6 +224,8 @@ pub struct Gan {
     config: GanConfig,
     blocks: Blocks,
     optimisers: Option<Optimisers>,
+    /// The step written out by hand (MLPs on the CPU, unit-range rows); `None`: autograd's.
+    hand_step: Option<HandStep>,
     /// Discriminator steps taken, which paces the generator's steps.
     critic_steps: usize,
     probe: Option<Probe>,
@@ -425,6 +428,39 @@ impl Gan {
         let norm = grads[0].f_norm_scalaropt_dim(2.0, [1i64].as_slice(), false)?;
         Ok(norm.f_sub_scalar(1.0)?.f_square()?.f_mean(Kind::Float)?)
     }
+
+    /// The discriminator's loss on `real` rows and `held` (detached) fakes, and the figures
+    /// reported beside it: the generator's loss on these fakes as the discriminator sees them
+    /// before its step (reported on every batch, also those on which the generator does not
+    /// step), and WGAN-GP's terms.
+    fn critic_loss(
+        &self,
+        real: &Tensor,
+        held: &Tensor,
+        classes: Option<&Tensor>,
+    ) -> Result<(Tensor, Vec<(&'static str, Tensor)>)> {
+        let real_out = self.discriminate(real, classes)?;
+        let fake_out = self.discriminate(held, classes)?;
+        let mut losses = vec![(
+            "g_loss",
+            self.generator_loss(&fake_out.f_detach()?)?.f_detach()?,
+        )];
+        let d_loss = match self.config.loss {
+            GanLoss::Bce => bce_against(&real_out, 1.0)?.f_add(&bce_against(&fake_out, 0.0)?)?,
+            GanLoss::WganGp => {
+                let wasserstein = real_out
+                    .f_mean(Kind::Float)?
+                    .f_sub(&fake_out.f_mean(Kind::Float)?)?;
+                let penalty = self.gradient_penalty(real, held, classes)?;
+                losses.push(("wasserstein", wasserstein.f_detach()?));
+                losses.push(("gradient_penalty", penalty.f_detach()?));
+                wasserstein
+                    .f_neg()?
+                    .f_add(&penalty.f_mul_scalar(self.config.gp_lambda)?)?
+            }
+        };
+        Ok((d_loss, losses))
+    }
 }
 
 impl Trainable for Gan {
@@ -433,41 +469,41 @@ impl Trainable for Gan {
         x: &Tensor,
         classes: Option<&Tensor>,
     ) -> Result<Vec<(&'static str, Tensor)>> {
+        // The generator steps once every n_critic batches.
+        let generator_steps = (self.critic_steps + 1).is_multiple_of(self.config.n_critic());
+        if let (Some(hand), Some(optimisers)) = (&mut self.hand_step, &mut self.optimisers) {
+            let loss = HandLoss {
+                kind: self.config.loss,
+                latent: self.config.latent_dim,
+                gp_lambda: self.config.gp_lambda,
+            };
+            let figures = hand.critic_gradients(x, classes, loss)?;
+            optimisers.discriminator.step_written()?;
+            if generator_steps {
+                hand.generator_gradients(loss)?;
+                optimisers.generator.step_written()?;
+            }
+            self.critic_steps += 1;
+            if generator_steps {
+                self.update_average(self.critic_steps / self.config.n_critic())?;
+            }
+            let mut losses = vec![("g_loss", Tensor::from(figures.g_loss))];
+            if self.config.loss == GanLoss::WganGp {
+                losses.push(("wasserstein", Tensor::from(figures.wasserstein)));
+                losses.push(("gradient_penalty", Tensor::from(figures.gradient_penalty)));
+            }
+            losses.push(("d_loss", Tensor::from(figures.d_loss)));
+            return Ok(losses);
+        }
         let real = self.real_rows(x)?;
         let rows = real.size()[0];
         let z = rng::normal(&[rows, self.latent_dim()], real.device())?;
         // The generator's graph is needed only on the batches where it steps.
-        let generator_steps = (self.critic_steps + 1).is_multiple_of(self.config.n_critic());
         let fake = {
             let _guard = (!generator_steps).then(tch::no_grad_guard);
             run_generator(&self.generator, &self.blocks, &z, classes, true)?
         };
-        let held = fake.f_detach()?;
-        let mut losses = Vec::new();
-
-        let real_out = self.discriminate(&real, classes)?;
-        let fake_out = self.discriminate(&held, classes)?;
-        // Reported on every batch, also those on which the generator does not step: the
-        // generator's loss on this batch's fakes as the discriminator saw them before its step.
-        losses.push((
-            "g_loss",
-            self.generator_loss(&fake_out.f_detach()?)?.f_detach()?,
-        ));
-        let d_loss = match self.config.loss {
-            GanLoss::Bce => bce_against(&real_out, 1.0)?.f_add(&bce_against(&fake_out, 0.0)?)?,
-            GanLoss::WganGp => {
-                let wasserstein = real_out
-                    .f_mean(Kind::Float)?
-                    .f_sub(&fake_out.f_mean(Kind::Float)?)?;
-                let penalty = self.gradient_penalty(&real, &held, classes)?;
-                let loss = wasserstein
-                    .f_neg()?
-                    .f_add(&penalty.f_mul_scalar(self.config.gp_lambda)?)?;
-                losses.push(("wasserstein", wasserstein.f_detach()?));
-                losses.push(("gradient_penalty", penalty.f_detach()?));
-                loss
-            }
-        };
+        let (d_loss, mut losses) = self.critic_loss(&real, &fake.f_detach()?, classes)?;
         self.optimisers()?.discriminator.backward_step(&d_loss)?;
         losses.push(("d_loss", d_loss.f_detach()?));
         self.critic_steps += 1;
@@ -703,6 +739,7 @@ impl Network for Gan {
             config: config.clone(),
             blocks: layout.blocks.clone(),
             optimisers: None,
+            hand_step: None,
             critic_steps: 0,
             probe: None,
         })
@@ -712,10 +749,24 @@ impl Network for Gan {
         let lr = lr.unwrap_or(self.config.lr());
         let (beta1, beta2) = self.config.betas();
         let params = |prefix: &str| trainable_under(&self.vs, prefix);
-        self.optimisers = Some(Optimisers {
+        let optimisers = Optimisers {
             generator: Adam::new(params("generator."), lr, beta1, beta2)?,
             discriminator: Adam::new(params("discriminator."), lr, beta1, beta2)?,
-        });
+        };
+        self.hand_step = match (&self.generator, &self.discriminator) {
+            (Generator::Mlp(generator), Discriminator::Mlp(discriminator))
+                if self.blocks.is_all_unit() =>
+            {
+                HandStep::new(
+                    generator,
+                    discriminator,
+                    &optimisers.generator,
+                    &optimisers.discriminator,
+                )?
+            }
+            _ => None,
+        };
+        self.optimisers = Some(optimisers);
         self.critic_steps = 0;
         Ok(())
     }
@@ -810,6 +861,114 @@ mod tests {
             f64::try_from(out.mean(Kind::Float)).unwrap()
         };
         (mean(0), mean(1))
+    }
+
+    /// Each of `adam`'s gradients as the hand-written step wrote them.
+    fn written(adam: &Adam) -> Vec<(String, Tensor)> {
+        adam.gradient_views()
+            .unwrap()
+            .into_iter()
+            .map(|(name, view)| (name, view.copy()))
+            .collect()
+    }
+
+    fn assert_close(written: &[(String, Tensor)], expected: &[Tensor]) {
+        assert_eq!(written.len(), expected.len());
+        for ((name, got), expected) in written.iter().zip(expected) {
+            let got = got.view_as(expected);
+            assert!(
+                got.allclose(expected, 1e-4, 1e-6, false),
+                "{name}: {got} against {expected}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_hand_written_step_has_autograd_s_gradients_and_figures() {
+        let x = rng::with_seed(3, || rng::uniform(&[12, 5], 0.0, 1.0, Device::Cpu)).unwrap();
+        let _ = x.narrow(1, 0, 1).narrow(0, 0, 6).fill_(0.0);
+        let labels = Tensor::from_slice(&[0i64, 1, 2]).repeat([4]);
+        let onehot = labels.one_hot(3).to_kind(Kind::Float);
+        for loss in [GanLoss::Bce, GanLoss::WganGp] {
+            for classes in [None, Some(&onehot)] {
+                let config = GanConfig {
+                    loss,
+                    latent_dim: 4,
+                    hidden: Some(vec![16, 8]),
+                    gp_lambda: 3.0,
+                    ..Default::default()
+                };
+                let k = classes.map_or(0, |c| c.size()[1] as usize);
+                let mut gan =
+                    rng::with_seed(0, || Gan::build(&config, &layout(vec![5], k), Device::Cpu))
+                        .unwrap();
+                // A few autograd steps first, so that the networks are not at their start.
+                gan.start_training(Some(1e-2)).unwrap();
+                let hand = gan
+                    .hand_step
+                    .take()
+                    .expect("MLPs on unit rows take the hand step");
+                for seed in 0..5 {
+                    rng::with_seed(10 + seed, || gan.train_batch(&x, classes)).unwrap();
+                }
+                gan.hand_step = Some(hand);
+                let hand_loss = HandLoss {
+                    kind: loss,
+                    latent: 4,
+                    gp_lambda: 3.0,
+                };
+                let hand = gan.hand_step.as_mut().unwrap();
+                let figures =
+                    rng::with_seed(1, || hand.critic_gradients(&x, classes, hand_loss)).unwrap();
+                let critic_written = written(&gan.optimisers.as_ref().unwrap().discriminator);
+                let (fake, d_loss, losses) = rng::with_seed(1, || {
+                    let real = gan.real_rows(&x)?;
+                    let z = rng::normal(&[12, 4], Device::Cpu)?;
+                    let fake = run_generator(&gan.generator, &gan.blocks, &z, classes, true)?;
+                    let (d_loss, losses) = gan.critic_loss(&real, &fake.f_detach()?, classes)?;
+                    Ok::<_, Error>((fake, d_loss, losses))
+                })
+                .unwrap();
+                let critic = trainable_under(&gan.vs, "discriminator.");
+                let tensors: Vec<&Tensor> = critic.iter().map(|(_, t)| t).collect();
+                assert_close(
+                    &critic_written,
+                    &Tensor::run_backward(&[&d_loss], &tensors, true, false),
+                );
+                let mut expected = vec![("d_loss", f64::try_from(&d_loss).unwrap())];
+                for (name, value) in &losses {
+                    expected.push((name, f64::try_from(value).unwrap()));
+                }
+                for (name, value) in expected {
+                    let got = match name {
+                        "d_loss" => figures.d_loss,
+                        "g_loss" => figures.g_loss,
+                        "wasserstein" => figures.wasserstein,
+                        _ => figures.gradient_penalty,
+                    };
+                    assert!(
+                        (got - value).abs() < 1e-5 * value.abs().max(1.0),
+                        "{loss:?} {name}: {got} against {value}"
+                    );
+                }
+
+                // The generator's gradient, judged by the stepped discriminator.
+                let optimisers = gan.optimisers.as_mut().unwrap();
+                optimisers.discriminator.step_written().unwrap();
+                let hand = gan.hand_step.as_mut().unwrap();
+                hand.generator_gradients(hand_loss).unwrap();
+                let generator_written = written(&gan.optimisers.as_ref().unwrap().generator);
+                let g_loss = gan
+                    .generator_loss(&gan.discriminate(&fake, classes).unwrap())
+                    .unwrap();
+                let generator = trainable_under(&gan.vs, "generator.");
+                let tensors: Vec<&Tensor> = generator.iter().map(|(_, t)| t).collect();
+                assert_close(
+                    &generator_written,
+                    &Tensor::run_backward(&[&g_loss], &tensors, false, false),
+                );
+            }
+        }
     }
 
     #[test]

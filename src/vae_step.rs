@@ -1,5 +1,5 @@
-//! The MLP VAE's training step on the CPU, for rows of unit-range values, written out by hand:
-//! the same forward pass, Bernoulli cross-entropy, free-bits KL term and backward pass that
+//! The MLP VAE's training step on the CPU, for rows of unit-range values, written out by hand
+//! ([`crate::mlp_by_hand`]): the same forward pass, Bernoulli cross-entropy, free-bits KL term and backward pass that
 //! autograd takes through [`crate::vae::Vae::elbo_terms`], as matrix products into buffers kept
 //! from step to step and one loop for each element-wise stage, with every gradient written
 //! straight into the optimiser's flat buffer. On small networks autograd's bookkeeping, the
@@ -7,11 +7,11 @@
 //! its matrix products.
 
 use crate::error::{Error, Result};
-use crate::fused_adam;
-use crate::nets::{Activation, Linear, Mlp};
+use crate::mlp_by_hand::{self, rows_of, values, values_mut, zeros, Layers};
+use crate::nets::{Activation, Mlp};
 use crate::optim::Adam;
 use crate::rng;
-use tch::{Device, Kind, Tensor};
+use tch::{Device, Tensor};
 
 /// What a step needs besides the networks: `beta` and `free_bits` as the VAE has them.
 #[derive(Debug, Clone, Copy)]
@@ -28,91 +28,6 @@ pub struct Figures {
     pub loss: f64,
     pub reconstruction: f64,
     pub kl: f64,
-}
-
-/// One network's layers with their parts of the gradient buffer.
-struct Layers {
-    layers: Vec<(Tensor, Tensor)>,
-    /// Each layer's weight and bias gradient: views into the optimiser's buffer.
-    grads: Vec<(Tensor, Tensor)>,
-}
-
-impl Layers {
-    fn new(mlp: &Mlp, prefix: &str, views: &[(String, Tensor)]) -> Result<Layers> {
-        let find = |name: String| {
-            views
-                .iter()
-                .find(|(known, _)| *known == name)
-                .map(|(_, view)| view.shallow_clone())
-                .ok_or_else(|| Error::Internal(format!("no gradient for {name}")))
-        };
-        let mut grads = Vec::new();
-        for i in 0..mlp.layers().len() {
-            grads.push((
-                find(format!("{prefix}.{i}.weight"))?,
-                find(format!("{prefix}.{i}.bias"))?,
-            ));
-        }
-        let layers = mlp
-            .layers()
-            .iter()
-            .map(|l: &Linear| (l.weight().shallow_clone(), l.bias().shallow_clone()))
-            .collect();
-        Ok(Layers { layers, grads })
-    }
-
-    /// Output widths, layer by layer.
-    fn widths(&self) -> Vec<i64> {
-        self.layers.iter().map(|(w, _)| w.size()[0]).collect()
-    }
-
-    /// Writes each hidden layer's ReLU output into `hidden` and the last layer's output into
-    /// `out`.
-    fn forward(&self, input: &Tensor, hidden: &[Tensor], out: &Tensor) -> Result<()> {
-        let last = self.layers.len() - 1;
-        for (i, (weight, bias)) in self.layers.iter().enumerate() {
-            let previous = if i == 0 { input } else { &hidden[i - 1] };
-            let target = if i == last { out } else { &hidden[i] };
-            let _ = bias.f_addmm_out(target, previous, &weight.f_tr()?)?;
-            if i < last {
-                let _ = target.shallow_clone().f_relu_()?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Back from `out_grad` (the gradient of the last layer's output): every weight and bias
-    /// gradient, each hidden layer's gradient into `hidden_grads` (through the ReLU), and the
-    /// input's gradient into `input_grad` when given.
-    fn backward(
-        &self,
-        input: &Tensor,
-        hidden: &[Tensor],
-        hidden_grads: &[Tensor],
-        out_grad: &Tensor,
-        input_grad: Option<&Tensor>,
-    ) -> Result<()> {
-        let last = self.layers.len() - 1;
-        for i in (0..=last).rev() {
-            let grad = if i == last {
-                out_grad
-            } else {
-                &hidden_grads[i]
-            };
-            let previous = if i == 0 { input } else { &hidden[i - 1] };
-            let (weight, _) = &self.layers[i];
-            let (weight_grad, bias_grad) = &self.grads[i];
-            let _ = grad.f_tr()?.f_mm_out(weight_grad, previous)?;
-            let _ = grad.f_sum_intlist_out(bias_grad, [0i64].as_slice(), false, Kind::Float)?;
-            if i > 0 {
-                let _ = grad.f_mm_out(&hidden_grads[i - 1], weight)?;
-                relu_backward(&hidden_grads[i - 1], &hidden[i - 1])?;
-            } else if let Some(input_grad) = input_grad {
-                let _ = grad.f_mm_out(input_grad, weight)?;
-            }
-        }
-        Ok(())
-    }
 }
 
 /// Buffers for one step's activations and their gradients, for up to `rows` rows (a smaller
@@ -142,14 +57,8 @@ impl Buffers {
         decoder_input: i64,
         decoder: &[i64],
     ) -> Result<Self> {
-        let zeros = |width: i64| Tensor::f_zeros([rows, width], (Kind::Float, Device::Cpu));
-        let hidden = |widths: &[i64]| -> Result<Vec<Tensor>> {
-            let inner = &widths[..widths.len().saturating_sub(1)];
-            Ok(inner
-                .iter()
-                .map(|&w| zeros(w))
-                .collect::<std::result::Result<_, _>>()?)
-        };
+        let one = |width: i64| -> Result<Tensor> { Ok(zeros(rows, &[width])?.remove(0)) };
+        let hidden = |widths: &[i64]| zeros(rows, &widths[..widths.len().saturating_sub(1)]);
         let last = |widths: &[i64]| {
             widths
                 .last()
@@ -158,26 +67,18 @@ impl Buffers {
         };
         Ok(Buffers {
             rows,
-            input: zeros(input)?,
+            input: one(input)?,
             encoder: hidden(encoder)?,
             encoder_grads: hidden(encoder)?,
-            encoded: zeros(last(encoder)?)?,
-            encoded_grad: zeros(last(encoder)?)?,
-            decoder_input: zeros(decoder_input)?,
-            decoder_input_grad: zeros(decoder_input)?,
+            encoded: one(last(encoder)?)?,
+            encoded_grad: one(last(encoder)?)?,
+            decoder_input: one(decoder_input)?,
+            decoder_input_grad: one(decoder_input)?,
             decoder: hidden(decoder)?,
             decoder_grads: hidden(decoder)?,
-            logits: zeros(last(decoder)?)?,
+            logits: one(last(decoder)?)?,
         })
     }
-}
-
-/// The first `n` rows of each buffer.
-fn first_rows(buffers: &[Tensor], n: i64) -> Result<Vec<Tensor>> {
-    Ok(buffers
-        .iter()
-        .map(|b| b.f_narrow(0, 0, n))
-        .collect::<std::result::Result<_, _>>()?)
 }
 
 /// The MLP VAE's step by hand, with what it keeps between steps.
@@ -191,27 +92,14 @@ impl HandStep {
     /// For this encoder and decoder (ReLU MLPs on the CPU, float32) trained by `adam`; `None`
     /// where the step does not apply.
     pub fn new(encoder: &Mlp, decoder: &Mlp, adam: &Adam) -> Result<Option<HandStep>> {
-        let applies = [encoder, decoder].iter().all(|mlp| {
-            mlp.activation() == Activation::Relu
-                && !mlp.layers().is_empty()
-                && mlp
-                    .layers()
-                    .iter()
-                    .all(|l| fused_adam::applies(&[l.weight(), l.bias()]))
-        });
-        if !applies {
+        let relu = |mlp: &Mlp| mlp.activation() == Activation::Relu && mlp_by_hand::applies(mlp);
+        if !(relu(encoder) && relu(decoder)) {
             return Ok(None);
         }
         // Every parameter the optimiser steps must be a layer's weight or bias, so that the
         // step writes each of its gradients.
         let views = adam.gradient_views()?;
-        let layers = encoder.layers().len() + decoder.layers().len();
-        if views.len() != 2 * layers
-            || views.iter().any(|(name, _)| {
-                !(name.starts_with("encoder.") || name.starts_with("decoder."))
-                    || !(name.ends_with(".weight") || name.ends_with(".bias"))
-            })
-        {
+        if !mlp_by_hand::covers(&views, &[(encoder, "encoder"), (decoder, "decoder")]) {
             return Ok(None);
         }
         Ok(Some(HandStep {
@@ -282,10 +170,10 @@ impl HandStep {
             }
             None => x.shallow_clone(),
         };
-        let encoder = first_rows(&b.encoder, rows)?;
-        let encoder_grads = first_rows(&b.encoder_grads, rows)?;
-        let decoder = first_rows(&b.decoder, rows)?;
-        let decoder_grads = first_rows(&b.decoder_grads, rows)?;
+        let encoder = rows_of(&b.encoder, 0, rows)?;
+        let encoder_grads = rows_of(&b.encoder_grads, 0, rows)?;
+        let decoder = rows_of(&b.decoder, 0, rows)?;
+        let decoder_grads = rows_of(&b.decoder_grads, 0, rows)?;
         let encoded = b.encoded.f_narrow(0, 0, rows)?;
         let encoded_grad = b.encoded_grad.f_narrow(0, 0, rows)?;
         let decoder_input = b.decoder_input.f_narrow(0, 0, rows)?;
@@ -306,6 +194,7 @@ impl HandStep {
             &decoder,
             &decoder_grads,
             &logits,
+            true,
             Some(&decoder_input_grad),
         )?;
         // Each dimension's batch-mean KL is charged for at least `free_bits`: its gradient
@@ -329,7 +218,7 @@ impl HandStep {
             latent,
         )?;
         self.encoder
-            .backward(&input, &encoder, &encoder_grads, &encoded_grad, None)?;
+            .backward(&input, &encoder, &encoder_grads, &encoded_grad, true, None)?;
 
         let reconstruction = cross_entropy / rows as f64;
         let kl: f64 = kl_means.iter().sum();
@@ -344,33 +233,6 @@ impl HandStep {
 
 /// The log-variance as the encoder gives it is held in this range, as [`crate::vae`] holds it.
 const LOGVAR_BOUND: f32 = crate::vae::LOGVAR_BOUND as f32;
-
-/// A contiguous CPU float32 tensor's values.
-fn values(t: &Tensor) -> Result<&[f32]> {
-    check(t)?;
-    // SAFETY: `t` is a contiguous CPU float32 tensor of `numel` elements (checked), alive for
-    // the borrow.
-    Ok(unsafe { std::slice::from_raw_parts(t.data_ptr() as *const f32, t.numel()) })
-}
-
-/// A contiguous CPU float32 tensor's values, to write; the tensor must not be read through any
-/// other slice while this one lives.
-#[allow(clippy::mut_from_ref)]
-fn values_mut(t: &Tensor) -> Result<&mut [f32]> {
-    check(t)?;
-    // SAFETY: as for `values`; callers pass buffers that no other live slice covers.
-    Ok(unsafe { std::slice::from_raw_parts_mut(t.data_ptr() as *mut f32, t.numel()) })
-}
-
-fn check(t: &Tensor) -> Result<()> {
-    if fused_adam::applies(&[t]) {
-        Ok(())
-    } else {
-        Err(Error::Internal(
-            "the hand-written VAE step needs contiguous CPU float32 tensors".into(),
-        ))
-    }
-}
 
 /// `z = mean + exp(logvar / 2) * noise` into the first `latent` columns of `decoder_input`,
 /// from the encoder's `(B, 2 * latent)` output; returns each latent dimension's batch-mean KL
@@ -450,16 +312,6 @@ fn latent_backward(
             grad[r * 2 * latent + j] = mean_grad;
             grad[r * 2 * latent + latent + j] = if inside { logvar_grad } else { 0.0 };
         }
-    }
-    Ok(())
-}
-
-/// Zeroes `grad` where the ReLU's output `activation` is not positive.
-fn relu_backward(grad: &Tensor, activation: &Tensor) -> Result<()> {
-    let (grad, activation) = (values_mut(grad)?, values(activation)?);
-    // A select rather than a conditional store, so that the loop vectorises.
-    for (g, &a) in grad.iter_mut().zip(activation) {
-        *g = if a <= 0.0 { 0.0 } else { *g };
     }
     Ok(())
 }
