@@ -133,6 +133,9 @@ mod tests {
         }
     }
 
+    /// An update over (parameters, gradients, first moments, second moments).
+    type Update<'a> = dyn Fn(&mut [f32], &[f32], &mut [f32], &mut [f32]) + 'a;
+
     #[test]
     fn avx2_gives_the_baseline_s_bits() {
         let n = 1037;
@@ -153,7 +156,7 @@ mod tests {
             eps: 1e-8,
             sqrt_floor: 1e-30,
         };
-        let run = |f: &dyn Fn(&mut [f32], &[f32], &mut [f32], &mut [f32])| {
+        let run = |f: &Update<'_>| {
             let (mut p, mut m, mut v) = (p.clone(), m.clone(), v.clone());
             f(&mut p, &g, &mut m, &mut v);
             [p, m, v].map(|x| x.iter().map(|f| f.to_bits()).collect::<Vec<_>>())

@@ -479,20 +479,19 @@ impl Trainable for Gan {
             };
             let figures = hand.critic_gradients(x, classes, loss)?;
             optimisers.discriminator.step_written()?;
+            self.critic_steps += 1;
             if generator_steps {
                 hand.generator_gradients(loss)?;
                 optimisers.generator.step_written()?;
-            }
-            self.critic_steps += 1;
-            if generator_steps {
                 self.update_average(self.critic_steps / self.config.n_critic())?;
             }
-            let mut losses = vec![("g_loss", Tensor::from(figures.g_loss))];
+            let figure = |value: f64| Tensor::from(value as f32);
+            let mut losses = vec![("g_loss", figure(figures.g_loss))];
             if self.config.loss == GanLoss::WganGp {
-                losses.push(("wasserstein", Tensor::from(figures.wasserstein)));
-                losses.push(("gradient_penalty", Tensor::from(figures.gradient_penalty)));
+                losses.push(("wasserstein", figure(figures.wasserstein)));
+                losses.push(("gradient_penalty", figure(figures.gradient_penalty)));
             }
-            losses.push(("d_loss", Tensor::from(figures.d_loss)));
+            losses.push(("d_loss", figure(figures.d_loss)));
             return Ok(losses);
         }
         let real = self.real_rows(x)?;
@@ -885,8 +884,8 @@ mod tests {
 
     #[test]
     fn the_hand_written_step_has_autograd_s_gradients_and_figures() {
-        let x = rng::with_seed(3, || rng::uniform(&[12, 5], 0.0, 1.0, Device::Cpu)).unwrap();
-        let _ = x.narrow(1, 0, 1).narrow(0, 0, 6).fill_(0.0);
+        let all_rows = rng::with_seed(3, || rng::uniform(&[12, 5], 0.0, 1.0, Device::Cpu)).unwrap();
+        let _ = all_rows.narrow(1, 0, 1).narrow(0, 0, 6).fill_(0.0);
         let labels = Tensor::from_slice(&[0i64, 1, 2]).repeat([4]);
         let onehot = labels.one_hot(3).to_kind(Kind::Float);
         for loss in [GanLoss::Bce, GanLoss::WganGp] {
@@ -909,7 +908,7 @@ mod tests {
                     .take()
                     .expect("MLPs on unit rows take the hand step");
                 for seed in 0..5 {
-                    rng::with_seed(10 + seed, || gan.train_batch(&x, classes)).unwrap();
+                    rng::with_seed(10 + seed, || gan.train_batch(&all_rows, classes)).unwrap();
                 }
                 gan.hand_step = Some(hand);
                 let hand_loss = HandLoss {
@@ -917,56 +916,78 @@ mod tests {
                     latent: 4,
                     gp_lambda: 3.0,
                 };
-                let hand = gan.hand_step.as_mut().unwrap();
-                let figures =
-                    rng::with_seed(1, || hand.critic_gradients(&x, classes, hand_loss)).unwrap();
-                let critic_written = written(&gan.optimisers.as_ref().unwrap().discriminator);
-                let (fake, d_loss, losses) = rng::with_seed(1, || {
-                    let real = gan.real_rows(&x)?;
-                    let z = rng::normal(&[12, 4], Device::Cpu)?;
-                    let fake = run_generator(&gan.generator, &gan.blocks, &z, classes, true)?;
-                    let (d_loss, losses) = gan.critic_loss(&real, &fake.f_detach()?, classes)?;
-                    Ok::<_, Error>((fake, d_loss, losses))
-                })
-                .unwrap();
-                let critic = trainable_under(&gan.vs, "discriminator.");
-                let tensors: Vec<&Tensor> = critic.iter().map(|(_, t)| t).collect();
-                assert_close(
-                    &critic_written,
-                    &Tensor::run_backward(&[&d_loss], &tensors, true, false),
-                );
-                let mut expected = vec![("d_loss", f64::try_from(&d_loss).unwrap())];
-                for (name, value) in &losses {
-                    expected.push((name, f64::try_from(value).unwrap()));
-                }
-                for (name, value) in expected {
-                    let got = match name {
-                        "d_loss" => figures.d_loss,
-                        "g_loss" => figures.g_loss,
-                        "wasserstein" => figures.wasserstein,
-                        _ => figures.gradient_penalty,
-                    };
-                    assert!(
-                        (got - value).abs() < 1e-5 * value.abs().max(1.0),
-                        "{loss:?} {name}: {got} against {value}"
+                // A full batch, then the smaller ones that reuse its buffers (an epoch's last
+                // partial batch, a batch of one row).
+                for n in [12i64, 5, 1] {
+                    let x = all_rows.narrow(0, 0, n);
+                    let classes = classes.map(|c| c.narrow(0, 0, n));
+                    let classes = classes.as_ref();
+                    let hand = gan.hand_step.as_mut().unwrap();
+                    let figures =
+                        rng::with_seed(1, || hand.critic_gradients(&x, classes, hand_loss))
+                            .unwrap();
+                    let critic_written = written(&gan.optimisers.as_ref().unwrap().discriminator);
+                    let (fake, d_loss, losses) = rng::with_seed(1, || {
+                        let real = gan.real_rows(&x)?;
+                        let z = rng::normal(&[n, 4], Device::Cpu)?;
+                        let fake = run_generator(&gan.generator, &gan.blocks, &z, classes, true)?;
+                        let (d_loss, losses) =
+                            gan.critic_loss(&real, &fake.f_detach()?, classes)?;
+                        Ok::<_, Error>((fake, d_loss, losses))
+                    })
+                    .unwrap();
+                    let critic = trainable_under(&gan.vs, "discriminator.");
+                    let tensors: Vec<&Tensor> = critic.iter().map(|(_, t)| t).collect();
+                    assert_close(
+                        &critic_written,
+                        &Tensor::run_backward(&[&d_loss], &tensors, true, false),
+                    );
+                    let mut expected = vec![("d_loss", f64::try_from(&d_loss).unwrap())];
+                    for (name, value) in &losses {
+                        expected.push((name, f64::try_from(value).unwrap()));
+                    }
+                    for (name, value) in expected {
+                        let got = match name {
+                            "d_loss" => figures.d_loss,
+                            "g_loss" => figures.g_loss,
+                            "wasserstein" => figures.wasserstein,
+                            _ => figures.gradient_penalty,
+                        };
+                        assert!(
+                            (got - value).abs() < 1e-5 * value.abs().max(1.0),
+                            "{loss:?} {name}: {got} against {value}"
+                        );
+                    }
+
+                    // The generator's gradient, judged by the stepped discriminator.
+                    let optimisers = gan.optimisers.as_mut().unwrap();
+                    optimisers.discriminator.step_written().unwrap();
+                    let hand = gan.hand_step.as_mut().unwrap();
+                    hand.generator_gradients(hand_loss).unwrap();
+                    let generator_written = written(&gan.optimisers.as_ref().unwrap().generator);
+                    let g_loss = gan
+                        .generator_loss(&gan.discriminate(&fake, classes).unwrap())
+                        .unwrap();
+                    let generator = trainable_under(&gan.vs, "generator.");
+                    let tensors: Vec<&Tensor> = generator.iter().map(|(_, t)| t).collect();
+                    assert_close(
+                        &generator_written,
+                        &Tensor::run_backward(&[&g_loss], &tensors, false, false),
                     );
                 }
-
-                // The generator's gradient, judged by the stepped discriminator.
-                let optimisers = gan.optimisers.as_mut().unwrap();
-                optimisers.discriminator.step_written().unwrap();
-                let hand = gan.hand_step.as_mut().unwrap();
-                hand.generator_gradients(hand_loss).unwrap();
-                let generator_written = written(&gan.optimisers.as_ref().unwrap().generator);
-                let g_loss = gan
-                    .generator_loss(&gan.discriminate(&fake, classes).unwrap())
-                    .unwrap();
-                let generator = trainable_under(&gan.vs, "generator.");
-                let tensors: Vec<&Tensor> = generator.iter().map(|(_, t)| t).collect();
-                assert_close(
-                    &generator_written,
-                    &Tensor::run_backward(&[&g_loss], &tensors, false, false),
-                );
+                // train_batch reports the same figures by either step.
+                let names = |gan: &mut Gan| {
+                    let figures = rng::with_seed(2, || gan.train_batch(&all_rows, classes));
+                    figures
+                        .unwrap()
+                        .into_iter()
+                        .map(|(name, _)| name)
+                        .collect::<Vec<_>>()
+                };
+                let by_hand = names(&mut gan);
+                let hand = gan.hand_step.take();
+                assert_eq!(by_hand, names(&mut gan));
+                gan.hand_step = hand;
             }
         }
     }

@@ -44,8 +44,9 @@ struct Buffers {
     generator_input: Tensor,
     generator: Vec<Tensor>,
     generator_grads: Vec<Tensor>,
-    /// The generator's rows in [-1, 1] (after its tanh), then the same rows' gradient.
+    /// The generator's rows in [-1, 1] (after its tanh).
     fake: Tensor,
+    /// The generator's loss's gradient by its last layer's output (before the tanh).
     fake_grad: Tensor,
     /// The discriminator's inputs: real rows, fake rows and (WGAN-GP) interpolates, one block
     /// of `rows` each.
@@ -93,7 +94,7 @@ pub struct HandStep {
     generator: Layers,
     critic: Layers,
     buffers: Option<Buffers>,
-    /// The rows and classes of the batch whose fakes are in the buffers.
+    /// The number of rows and of classes of the batch whose fakes are in the buffers.
     batch: Option<(i64, i64)>,
 }
 
@@ -109,8 +110,7 @@ impl HandStep {
         if !(generator.activation() == Activation::Relu
             && critic.activation() == Activation::LeakyRelu
             && mlp_by_hand::applies(generator)
-            && mlp_by_hand::applies(critic)
-            && critic.layers().len() >= 2)
+            && mlp_by_hand::applies(critic))
         {
             return Ok(None);
         }
@@ -285,10 +285,11 @@ impl HandStep {
 
     /// Adds the gradient of `lambda` times the penalty on the interpolates (the third block of
     /// the critic's buffers, already run forwards) to the critic's weight gradients, and
-    /// returns the penalty. With `d_i` the gradient of the critic's output by layer `i`'s
-    /// output (before its slope), the input gradient is `g = d_1 W_1`, `d_i = (d_(i+1)
-    /// W_(i+1)) * slope_i`; the penalty's gradient by `W_i` is `d_i^T r_i`, where `r_1` is the
-    /// penalty's gradient by `g` and `r_(i+1) = (r_i W_i^T) * slope_i`. Biases do not enter `g`.
+    /// returns the penalty. Layers counted from 0: with `d_i` the gradient of the critic's
+    /// output by layer `i`'s pre-activation (`d_last` = 1; `d_i = (d_(i+1) W_(i+1)) * slope_i`),
+    /// the input gradient is `g = d_0 W_0`, and the penalty's gradient by `W_i` is `d_i^T r_i`,
+    /// where `r_0` is the penalty's gradient by `g` and `r_(i+1) = (r_i W_i^T) * slope_i`.
+    /// Biases do not enter `g`.
     fn penalty_gradients(&self, rows: i64, width: i64, k: i64, lambda: f64) -> Result<f64> {
         let b = self.kept()?;
         let mixed = |t: &Tensor| t.f_narrow(0, 2 * rows, rows);

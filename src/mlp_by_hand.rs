@@ -163,18 +163,25 @@ pub fn rows_of(buffers: &[Tensor], start: i64, n: i64) -> Result<Vec<Tensor>> {
 }
 
 /// A contiguous CPU float32 tensor's values.
-pub fn values(t: &Tensor) -> Result<&[f32]> {
+pub(crate) fn values(t: &Tensor) -> Result<&[f32]> {
     check(t)?;
-    // SAFETY: `t` is a contiguous CPU float32 tensor of `numel` elements (checked), alive for
-    // the borrow.
+    if t.numel() == 0 {
+        return Ok(&[]);
+    }
+    // SAFETY: `t` is a contiguous CPU float32 tensor of `numel` elements (checked), not empty
+    // (so its data pointer is not null), alive for the borrow.
     Ok(unsafe { std::slice::from_raw_parts(t.data_ptr() as *const f32, t.numel()) })
 }
 
-/// A contiguous CPU float32 tensor's values, to write; the tensor must not be read through any
-/// other slice while this one lives.
+/// A contiguous CPU float32 tensor's values, to write. Crate-private: its callers pass
+/// buffers that no other live slice covers and that libtorch does not write while the slice
+/// lives.
 #[allow(clippy::mut_from_ref)]
-pub fn values_mut(t: &Tensor) -> Result<&mut [f32]> {
+pub(crate) fn values_mut(t: &Tensor) -> Result<&mut [f32]> {
     check(t)?;
+    if t.numel() == 0 {
+        return Ok(&mut []);
+    }
     // SAFETY: as for `values`; callers pass buffers that no other live slice covers.
     Ok(unsafe { std::slice::from_raw_parts_mut(t.data_ptr() as *mut f32, t.numel()) })
 }

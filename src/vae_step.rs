@@ -1,10 +1,10 @@
 //! The MLP VAE's training step on the CPU, for rows of unit-range values, written out by hand
-//! ([`crate::mlp_by_hand`]): the same forward pass, Bernoulli cross-entropy, free-bits KL term and backward pass that
-//! autograd takes through [`crate::vae::Vae::elbo_terms`], as matrix products into buffers kept
-//! from step to step and one loop for each element-wise stage, with every gradient written
-//! straight into the optimiser's flat buffer. On small networks autograd's bookkeeping, the
-//! allocations and the dozens of small element-wise operations of a step cost about as much as
-//! its matrix products.
+//! ([`crate::mlp_by_hand`]): the same forward pass, Bernoulli cross-entropy, free-bits KL term
+//! and backward pass that autograd takes through [`crate::vae::Vae::elbo_terms`], as matrix
+//! products into buffers kept from step to step and one loop for each element-wise stage, with
+//! every gradient written straight into the optimiser's flat buffer. On small networks
+//! autograd's bookkeeping, the allocations and the dozens of small element-wise operations of a
+//! step cost about as much as its matrix products.
 
 use crate::error::{Error, Result};
 use crate::mlp_by_hand::{self, rows_of, values, values_mut, zeros, Layers};
