@@ -871,6 +871,17 @@ mod tests {
             .collect()
     }
 
+    /// Asserts that `written` holds autograd's gradients of `loss` by the variables under
+    /// `prefix`.
+    fn assert_autograd_s(written: &[(String, Tensor)], gan: &Gan, prefix: &str, loss: &Tensor) {
+        let params = trainable_under(&gan.vs, prefix);
+        let tensors: Vec<&Tensor> = params.iter().map(|(_, t)| t).collect();
+        assert_close(
+            written,
+            &Tensor::run_backward(&[loss], &tensors, true, false),
+        );
+    }
+
     fn assert_close(written: &[(String, Tensor)], expected: &[Tensor]) {
         assert_eq!(written.len(), expected.len());
         for ((name, got), expected) in written.iter().zip(expected) {
@@ -936,12 +947,7 @@ mod tests {
                         Ok::<_, Error>((fake, d_loss, losses))
                     })
                     .unwrap();
-                    let critic = trainable_under(&gan.vs, "discriminator.");
-                    let tensors: Vec<&Tensor> = critic.iter().map(|(_, t)| t).collect();
-                    assert_close(
-                        &critic_written,
-                        &Tensor::run_backward(&[&d_loss], &tensors, true, false),
-                    );
+                    assert_autograd_s(&critic_written, &gan, "discriminator.", &d_loss);
                     let mut expected = vec![("d_loss", f64::try_from(&d_loss).unwrap())];
                     for (name, value) in &losses {
                         expected.push((name, f64::try_from(value).unwrap()));
@@ -968,12 +974,7 @@ mod tests {
                     let g_loss = gan
                         .generator_loss(&gan.discriminate(&fake, classes).unwrap())
                         .unwrap();
-                    let generator = trainable_under(&gan.vs, "generator.");
-                    let tensors: Vec<&Tensor> = generator.iter().map(|(_, t)| t).collect();
-                    assert_close(
-                        &generator_written,
-                        &Tensor::run_backward(&[&g_loss], &tensors, false, false),
-                    );
+                    assert_autograd_s(&generator_written, &gan, "generator.", &g_loss);
                 }
                 // train_batch reports the same figures by either step.
                 let names = |gan: &mut Gan| {

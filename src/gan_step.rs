@@ -13,7 +13,9 @@
 
 use crate::error::{Error, Result};
 use crate::gan::GanLoss;
-use crate::mlp_by_hand::{self, activation_backward, rows_of, values, values_mut, zeros, Layers};
+use crate::mlp_by_hand::{
+    self, activation_backward, batch_shape, rows_of, values, values_mut, zero, zeros, Layers,
+};
 use crate::nets::{Activation, Mlp};
 use crate::optim::Adam;
 use crate::rng;
@@ -63,8 +65,6 @@ struct Buffers {
 
 impl Buffers {
     fn new(rows: i64, generator_input: i64, generator: &[i64], critic: &[i64]) -> Result<Self> {
-        let one =
-            |rows: i64, width: i64| -> Result<Tensor> { Ok(zeros(rows, &[width])?.remove(0)) };
         let inner = |widths: &[i64]| widths[..widths.len().saturating_sub(1)].to_vec();
         let (&[critic_in, ..], Some(&width)) = (critic, generator.last()) else {
             return Err(Error::Internal("a network without layers".into()));
@@ -72,18 +72,18 @@ impl Buffers {
         let critic_widths = inner(&critic[1..]);
         Ok(Buffers {
             rows,
-            generator_input: one(rows, generator_input)?,
+            generator_input: zero(rows, generator_input)?,
             generator: zeros(rows, &inner(generator))?,
             generator_grads: zeros(rows, &inner(generator))?,
-            fake: one(rows, width)?,
-            fake_grad: one(rows, width)?,
-            critic_input: one(3 * rows, critic_in)?,
+            fake: zero(rows, width)?,
+            fake_grad: zero(rows, width)?,
+            critic_input: zero(3 * rows, critic_in)?,
             critic: zeros(3 * rows, &critic_widths)?,
             critic_grads: zeros(3 * rows, &critic_widths)?,
-            critic_out: one(3 * rows, 1)?,
-            critic_out_grad: one(3 * rows, 1)?,
-            input_grad: one(rows, critic_in)?,
-            penalty_input: one(rows, critic_in)?,
+            critic_out: zero(3 * rows, 1)?,
+            critic_out_grad: zero(3 * rows, 1)?,
+            input_grad: zero(rows, critic_in)?,
+            penalty_input: zero(rows, critic_in)?,
             penalty: zeros(rows, &critic_widths)?,
         })
     }
@@ -167,16 +167,7 @@ impl HandStep {
     ) -> Result<Figures> {
         let _guard = tch::no_grad_guard();
         self.batch = None;
-        let Some(&[rows, width]) = x.size().get(..2).filter(|_| x.dim() == 2) else {
-            return Err(Error::Internal(
-                "the GAN step needs (rows, width) rows".into(),
-            ));
-        };
-        let k = match classes {
-            Some(c) if c.dim() == 2 && c.size()[0] == rows => c.size()[1],
-            Some(_) => return Err(Error::Internal("classes must be (rows, classes)".into())),
-            None => 0,
-        };
+        let (rows, width, k) = batch_shape(x, classes, "GAN")?;
         let critic_in = self.critic.weight(0).size()[1];
         if self.generator.widths().last() != Some(&width) || critic_in != 2 * width + k {
             return Err(Error::Internal(format!(

@@ -146,12 +146,30 @@ impl Layers {
     }
 }
 
+/// `(rows, width)` zeros on the CPU.
+pub fn zero(rows: i64, width: i64) -> Result<Tensor> {
+    Ok(Tensor::f_zeros([rows, width], (Kind::Float, Device::Cpu))?)
+}
+
 /// `(rows, width)` zeros on the CPU, one per width.
 pub fn zeros(rows: i64, widths: &[i64]) -> Result<Vec<Tensor>> {
-    Ok(widths
-        .iter()
-        .map(|&w| Tensor::f_zeros([rows, w], (Kind::Float, Device::Cpu)))
-        .collect::<std::result::Result<_, _>>()?)
+    widths.iter().map(|&w| zero(rows, w)).collect()
+}
+
+/// A batch's `(rows, width, classes)` from its `(rows, width)` values and optional
+/// `(rows, classes)` one-hot classes; `step` names the step in the error.
+pub fn batch_shape(x: &Tensor, classes: Option<&Tensor>, step: &str) -> Result<(i64, i64, i64)> {
+    let Some(&[rows, width]) = x.size().get(..2).filter(|_| x.dim() == 2) else {
+        return Err(Error::Internal(format!(
+            "the {step} step needs (rows, width) rows"
+        )));
+    };
+    let k = match classes {
+        Some(c) if c.dim() == 2 && c.size()[0] == rows => c.size()[1],
+        Some(_) => return Err(Error::Internal("classes must be (rows, classes)".into())),
+        None => 0,
+    };
+    Ok((rows, width, k))
 }
 
 /// Rows `start..start + n` of each buffer.

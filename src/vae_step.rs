@@ -7,7 +7,7 @@
 //! step cost about as much as its matrix products.
 
 use crate::error::{Error, Result};
-use crate::mlp_by_hand::{self, rows_of, values, values_mut, zeros, Layers};
+use crate::mlp_by_hand::{self, batch_shape, rows_of, values, values_mut, zero, zeros, Layers};
 use crate::nets::{Activation, Mlp};
 use crate::optim::Adam;
 use crate::rng;
@@ -57,7 +57,7 @@ impl Buffers {
         decoder_input: i64,
         decoder: &[i64],
     ) -> Result<Self> {
-        let one = |width: i64| -> Result<Tensor> { Ok(zeros(rows, &[width])?.remove(0)) };
+        let one = |width: i64| zero(rows, width);
         let hidden = |widths: &[i64]| zeros(rows, &widths[..widths.len().saturating_sub(1)]);
         let last = |widths: &[i64]| {
             widths
@@ -141,18 +141,9 @@ impl HandStep {
         loss: Loss,
     ) -> Result<Figures> {
         let _guard = tch::no_grad_guard();
-        let (Some(&[rows, width]), Some(&encoded_width)) = (
-            x.size().get(..2).filter(|_| x.dim() == 2),
-            self.encoder.widths().last(),
-        ) else {
-            return Err(Error::Internal(
-                "the VAE step needs (rows, width) rows".into(),
-            ));
-        };
-        let k = match classes {
-            Some(c) if c.dim() == 2 && c.size()[0] == rows => c.size()[1],
-            Some(_) => return Err(Error::Internal("classes must be (rows, classes)".into())),
-            None => 0,
+        let (rows, width, k) = batch_shape(x, classes, "VAE")?;
+        let Some(&encoded_width) = self.encoder.widths().last() else {
+            return Err(Error::Internal("an encoder without layers".into()));
         };
         let latent = loss.latent;
         if encoded_width != 2 * latent {
