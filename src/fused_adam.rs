@@ -6,7 +6,8 @@
 //! the dozen whole-buffer operations spent most of their time moving memory.
 
 use crate::error::{Error, Result};
-use tch::{Device, Kind, Tensor};
+use crate::tensor_slices;
+use tch::Tensor;
 
 /// One step's constants.
 #[derive(Debug, Clone, Copy)]
@@ -26,9 +27,7 @@ pub struct Coefficients {
 
 /// Whether [`step`] can update these buffers: contiguous float32 tensors on the CPU.
 pub fn applies(buffers: &[&Tensor]) -> bool {
-    buffers
-        .iter()
-        .all(|t| t.device() == Device::Cpu && t.kind() == Kind::Float && t.is_contiguous())
+    buffers.iter().all(|t| tensor_slices::applies(t))
 }
 
 /// `m += (1 - beta1) (g - m)`; `v = beta2 v + (1 - beta2) g^2`;
@@ -99,6 +98,7 @@ unsafe fn update_avx2(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], c:
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tch::{Device, Kind};
 
     #[test]
     fn matches_adam_written_with_tensor_operations() {

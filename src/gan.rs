@@ -17,9 +17,10 @@ use crate::budget::{Budget, DEFAULT_BATCH_SIZE};
 use crate::error::{Error, Result};
 use crate::gan_step::{HandStep, Loss as HandLoss};
 use crate::metrics::{mean_pairwise_distance, mmd};
+use crate::mlp_by_hand;
 use crate::model::{Layout, Network};
 use crate::nets::{
-    check_parameters, conv_feature_width, dcgan_init, in_row_blocks, mlp_widths, trainable_under,
+    check_parameters, conv_feature_width, dcgan_init, for_row_blocks, mlp_widths, trainable_under,
     with_classes, Activation, Arch, ConvDecoder, ConvEncoder, Linear, Mlp,
 };
 use crate::optim::{check_lr, Adam, OptimiserState};
@@ -242,12 +243,20 @@ fn run_generator(
 ) -> Result<Tensor> {
     let input = with_classes(z, classes)?;
     let out = match generator {
-        Generator::Mlp(mlp) => mlp.forward(&input)?,
+        Generator::Mlp(mlp) if train => mlp.forward(&input)?,
+        Generator::Mlp(mlp) => mlp_by_hand::infer(mlp, &input)?,
         Generator::Conv(conv) => conv.forward(&input, train)?,
     };
     blocks.map(
         &out,
-        |unit| Ok(unit.f_tanh()?),
+        |unit| {
+            if train {
+                Ok(unit.f_tanh()?)
+            } else {
+                // In place when generating: `out` is this call's own.
+                Ok(unit.shallow_clone().f_tanh_()?)
+            }
+        },
         // Held within the scores' own range, so that no output can grow without bound.
         |normal| {
             Ok(normal
@@ -345,7 +354,8 @@ impl Gan {
     /// The averaged generator's rows in model space, `(N, width)`, batch norm in eval mode.
     fn generate_rows(&self, z: &Tensor, classes: Option<&Tensor>) -> Result<Tensor> {
         let out = run_generator(&self.average, &self.blocks, z, classes, false)?;
-        let to_unit = |t: &Tensor| Ok(t.f_add_scalar(1.0)?.f_mul_scalar(0.5)?);
+        // In place: `out` is this call's own.
+        let to_unit = |t: &Tensor| Ok(t.shallow_clone().f_add_scalar_(1.0)?.f_mul_scalar_(0.5)?);
         self.blocks
             .map(&out, to_unit, |t| Ok(t.shallow_clone()), to_unit)
     }
@@ -777,10 +787,16 @@ impl Network for Gan {
         }
     }
 
-    fn generate(&self, n: i64, classes: Option<&Tensor>) -> Result<Tensor> {
+    fn generate_each(
+        &self,
+        n: i64,
+        classes: Option<&Tensor>,
+        each: &mut dyn FnMut(Tensor) -> Result<()>,
+    ) -> Result<()> {
         let _guard = tch::no_grad_guard();
         let z = rng::normal(&[n, self.latent_dim()], self.vs.device())?;
-        in_row_blocks(&z, classes, |z, c| self.generate_rows(z, c))
+        // The generator draws nothing after its noise.
+        for_row_blocks(&z, classes, |z, c| each(self.generate_rows(z, c)?))
     }
 }
 

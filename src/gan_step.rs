@@ -13,12 +13,11 @@
 
 use crate::error::{Error, Result};
 use crate::gan::GanLoss;
-use crate::mlp_by_hand::{
-    self, activation_backward, batch_shape, rows_of, values, values_mut, zero, zeros, Layers,
-};
+use crate::mlp_by_hand::{self, activation_backward, batch_shape, rows_of, zero, zeros, Layers};
 use crate::nets::{Activation, Mlp};
 use crate::optim::Adam;
 use crate::rng;
+use crate::tensor_slices::{values, values_mut};
 use tch::{Device, Tensor};
 
 /// What a step needs besides the networks.

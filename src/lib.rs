@@ -25,6 +25,7 @@ pub mod optim;
 pub mod rng;
 pub mod schema;
 pub mod seed;
+pub mod tensor_slices;
 pub mod train;
 pub mod vae;
 pub mod vae_step;

@@ -5,8 +5,8 @@
 //! bookkeeping and allocations cost about as much as the matrix products.
 
 use crate::error::{Error, Result};
-use crate::fused_adam;
 use crate::nets::{Activation, Linear, Mlp};
+use crate::tensor_slices::{self, values, values_mut};
 use tch::{Device, Kind, Tensor};
 
 /// The slope of [`Activation::LeakyRelu`] below zero, as [`crate::nets::leaky_relu`] has it.
@@ -27,7 +27,7 @@ pub fn applies(mlp: &Mlp) -> bool {
         && mlp
             .layers()
             .iter()
-            .all(|l| fused_adam::applies(&[l.weight(), l.bias()]))
+            .all(|l| tensor_slices::applies(l.weight()) && tensor_slices::applies(l.bias()))
 }
 
 /// Whether `views` (an optimiser's gradient views) are exactly the weights and biases of
@@ -146,6 +146,51 @@ impl Layers {
     }
 }
 
+/// `mlp`'s output for rows that need no gradient (generating), on the CPU: each product
+/// without its bias, then the bias and the activation in one pass over it in place, where
+/// libtorch's `addmm` first copies the bias into every row of its result and the activation
+/// makes one more pass. The same values as `mlp.forward`, bit for bit, where MKL sums each
+/// product in one part (layers of up to 384 inputs did, 512 did not: there the bias joins
+/// after the first part and the last bit may differ). Other devices, or a network these
+/// passes do not apply to, take `mlp.forward`.
+pub fn infer(mlp: &Mlp, x: &Tensor) -> Result<Tensor> {
+    if !applies(mlp) || x.device() != Device::Cpu || x.kind() != Kind::Float || x.dim() != 2 {
+        return mlp.forward(x);
+    }
+    let last = mlp.layers().len() - 1;
+    let mut h = x.shallow_clone();
+    for (i, layer) in mlp.layers().iter().enumerate() {
+        h = h.f_mm(&layer.weight().f_tr()?)?;
+        if h.requires_grad() {
+            return mlp.forward(x);
+        }
+        let activation = (i < last).then_some(mlp.activation());
+        add_bias_and_activate(values_mut(&h)?, values(layer.bias())?, activation);
+    }
+    Ok(h)
+}
+
+/// Each row of `out` plus `bias`, then the activation, with torch's results for NaN and
+/// signed zeros (ReLU keeps both, as `clamp_min` does).
+fn add_bias_and_activate(out: &mut [f32], bias: &[f32], activation: Option<Activation>) {
+    let rows = out.chunks_exact_mut(bias.len().max(1));
+    match activation {
+        None => rows.for_each(|row| row.iter_mut().zip(bias).for_each(|(v, b)| *v += b)),
+        Some(Activation::Relu) => rows.for_each(|row| {
+            for (v, b) in row.iter_mut().zip(bias) {
+                let u = *v + b;
+                *v = if u < 0.0 { 0.0 } else { u };
+            }
+        }),
+        Some(Activation::LeakyRelu) => rows.for_each(|row| {
+            for (v, b) in row.iter_mut().zip(bias) {
+                let u = *v + b;
+                *v = if u > 0.0 { u } else { u * LEAKY_SLOPE };
+            }
+        }),
+    }
+}
+
 /// `(rows, width)` zeros on the CPU.
 pub fn zero(rows: i64, width: i64) -> Result<Tensor> {
     Ok(Tensor::f_zeros([rows, width], (Kind::Float, Device::Cpu))?)
@@ -178,40 +223,6 @@ pub fn rows_of(buffers: &[Tensor], start: i64, n: i64) -> Result<Vec<Tensor>> {
         .iter()
         .map(|b| b.f_narrow(0, start, n))
         .collect::<std::result::Result<_, _>>()?)
-}
-
-/// A contiguous CPU float32 tensor's values.
-pub(crate) fn values(t: &Tensor) -> Result<&[f32]> {
-    check(t)?;
-    if t.numel() == 0 {
-        return Ok(&[]);
-    }
-    // SAFETY: `t` is a contiguous CPU float32 tensor of `numel` elements (checked), not empty
-    // (so its data pointer is not null), alive for the borrow.
-    Ok(unsafe { std::slice::from_raw_parts(t.data_ptr() as *const f32, t.numel()) })
-}
-
-/// A contiguous CPU float32 tensor's values, to write. Crate-private: its callers pass
-/// buffers that no other live slice covers and that libtorch does not write while the slice
-/// lives.
-#[allow(clippy::mut_from_ref)]
-pub(crate) fn values_mut(t: &Tensor) -> Result<&mut [f32]> {
-    check(t)?;
-    if t.numel() == 0 {
-        return Ok(&mut []);
-    }
-    // SAFETY: as for `values`; callers pass buffers that no other live slice covers.
-    Ok(unsafe { std::slice::from_raw_parts_mut(t.data_ptr() as *mut f32, t.numel()) })
-}
-
-fn check(t: &Tensor) -> Result<()> {
-    if fused_adam::applies(&[t]) {
-        Ok(())
-    } else {
-        Err(Error::Internal(
-            "a hand-written step needs contiguous CPU float32 tensors".into(),
-        ))
-    }
 }
 
 /// The activation in place.
@@ -247,4 +258,56 @@ pub fn activation_backward(activation: Activation, grad: &Tensor, output: &Tenso
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Error;
+    use tch::nn::VarStore;
+
+    fn bits(t: &Tensor) -> Vec<u32> {
+        Vec::<f32>::try_from(t.f_contiguous().unwrap().f_view([-1]).unwrap())
+            .unwrap()
+            .iter()
+            .map(|v| v.to_bits())
+            .collect()
+    }
+
+    #[test]
+    fn inference_gives_the_forward_pass_to_the_bit() {
+        for activation in [Activation::Relu, Activation::LeakyRelu] {
+            for widths in [vec![42, 256, 256, 64], vec![7, 300, 100, 3], vec![5, 1]] {
+                let vs = VarStore::new(Device::Cpu);
+                let (mlp, x) = crate::rng::with_seed::<_, Error>(1, || {
+                    let mlp = Mlp::with_activation(&vs.root(), &widths, activation)?;
+                    Ok((mlp, crate::rng::normal(&[4099, widths[0]], Device::Cpu)?))
+                })
+                .unwrap();
+                let _guard = tch::no_grad_guard();
+                for rows in [0, 1, 4099] {
+                    let x = x.narrow(0, 0, rows);
+                    let ours = infer(&mlp, &x).unwrap();
+                    let forward = mlp.forward(&x).unwrap();
+                    assert_eq!(ours.size(), forward.size());
+                    assert_eq!(
+                        bits(&ours),
+                        bits(&forward),
+                        "{activation:?} {widths:?} {rows}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn inference_under_autograd_keeps_the_graph() {
+        let vs = VarStore::new(Device::Cpu);
+        let mlp =
+            crate::rng::with_seed::<_, Error>(2, || Mlp::new(&vs.root(), &[3, 8, 2])).unwrap();
+        let x = Tensor::ones([4, 3], (Kind::Float, Device::Cpu));
+        let out = infer(&mlp, &x).unwrap();
+        assert!(out.requires_grad());
+        assert_eq!(bits(&out), bits(&mlp.forward(&x).unwrap()));
+    }
 }

@@ -73,8 +73,25 @@ pub trait Network: Trainable + Sized + Send + 'static {
     /// Changes the learning rate of the optimisers set up by `start_training`.
     fn set_lr(&mut self, lr: f64);
     /// `n` new model-space rows, `(n, width)`, for the given one-hot classes: unit-range values,
-    /// normal scores and a probability for each category of each one-hot block.
-    fn generate(&self, n: i64, classes: Option<&Tensor>) -> Result<Tensor>;
+    /// normal scores and a probability for each category of each one-hot block. They are
+    /// handed to `each` in order: in blocks of rows where making them draws nothing after the
+    /// noise (so that the rows are the same however they are blocked), else all at once.
+    fn generate_each(
+        &self,
+        n: i64,
+        classes: Option<&Tensor>,
+        each: &mut dyn FnMut(Tensor) -> Result<()>,
+    ) -> Result<()>;
+
+    /// All of [`Network::generate_each`]'s rows as one tensor.
+    fn generate(&self, n: i64, classes: Option<&Tensor>) -> Result<Tensor> {
+        let mut parts = Vec::new();
+        self.generate_each(n, classes, &mut |rows| {
+            parts.push(rows);
+            Ok(())
+        })?;
+        crate::nets::cat_rows(parts)
+    }
 }
 
 /// A trained network with what it learned of its data.
@@ -401,8 +418,21 @@ impl<N: Network> Model<N> {
                 let labels = chunk_of(start, size);
                 let one_hot =
                     class_rows::<N>(classes, labels.as_deref(), size, "the samples", self.device)?;
-                let out = fitted.net.generate(size as i64, one_hot.as_ref())?;
-                sink(start, self.from_model(&out, true)?)?;
+                let schema = &fitted.schema;
+                let mut values = Vec::with_capacity(size * schema.columns());
+                if schema.draws_when_decoding() {
+                    // One call, so that the draws do not depend on how rows are blocked.
+                    let out = fitted.net.generate(size as i64, one_hot.as_ref())?;
+                    schema.decode_into(&out, true, &mut values)?;
+                } else {
+                    // Each block decoded while it is still in cache.
+                    fitted
+                        .net
+                        .generate_each(size as i64, one_hot.as_ref(), &mut |rows| {
+                            schema.decode_into(&rows, true, &mut values)
+                        })?;
+                }
+                sink(start, self.rows_array(values, size)?)?;
                 start += size;
             }
             Ok(())
@@ -433,10 +463,14 @@ impl<N: Network> Model<N> {
     /// Model-space rows back in the training data's form: categories drawn (`draw`) or the
     /// most likely ones.
     pub fn from_model(&self, out: &Tensor, draw: bool) -> Result<Array> {
-        let fitted = self.fitted()?;
-        let values = fitted.schema.decode(out, draw)?;
-        let mut shape = vec![out.size()[0] as usize];
-        shape.extend(&fitted.spec.sample_shape);
+        let values = self.fitted()?.schema.decode(out, draw)?;
+        self.rows_array(values, out.size()[0] as usize)
+    }
+
+    /// `rows` decoded rows' values in the training data's shape.
+    fn rows_array(&self, values: Vec<f32>, rows: usize) -> Result<Array> {
+        let mut shape = vec![rows];
+        shape.extend(&self.fitted()?.spec.sample_shape);
         Array::new(values, shape)
     }
 }

@@ -12,10 +12,11 @@
 use crate::budget::{Budget, DEFAULT_BATCH_SIZE};
 use crate::error::{Error, Result};
 use crate::latent_prior::{LatentPrior, Moments};
+use crate::mlp_by_hand;
 use crate::model::{Layout, Network};
 use crate::nets::{
-    check_parameters, conv_feature_width, in_row_blocks, mlp_widths, trainable_under, with_classes,
-    Arch, ConvDecoder, ConvEncoder, Linear, Mlp,
+    check_parameters, conv_feature_width, for_row_blocks, in_row_blocks, mlp_widths,
+    trainable_under, with_classes, Arch, ConvDecoder, ConvEncoder, Linear, Mlp,
 };
 use crate::optim::{Adam, OptimiserState};
 use crate::rng;
@@ -861,14 +862,31 @@ impl Network for Vae {
         }
     }
 
-    fn generate(&self, n: i64, classes: Option<&Tensor>) -> Result<Tensor> {
+    fn generate_each(
+        &self,
+        n: i64,
+        classes: Option<&Tensor>,
+        each: &mut dyn FnMut(Tensor) -> Result<()>,
+    ) -> Result<()> {
         let _guard = tch::no_grad_guard();
         let noise = rng::normal(&[n, self.latent_dim], self.vs.device())?;
-        // Every random draw over all rows at once, so that blocks do not change the stream.
-        let logits = in_row_blocks(&noise, classes, |noise, c| {
-            self.decode_logits(&self.prior.draw(noise, c)?, c, false)
-        })?;
-        self.decode_rows_from_logits(&logits, true)
+        let logits = |noise: &Tensor, c: Option<&Tensor>| {
+            let input = with_classes(&self.prior.draw(noise, c)?, c)?;
+            match &self.decoder {
+                Decoder::Mlp(mlp) => mlp_by_hand::infer(mlp, &input),
+                Decoder::Conv(conv) => conv.forward(&input, false),
+            }
+        };
+        if self.blocks.normal == 0 {
+            // Nothing is drawn after the noise: block by block.
+            return for_row_blocks(&noise, classes, |noise, c| {
+                each(self.decode_rows_from_logits(&logits(noise, c)?, true)?)
+            });
+        }
+        // The normal scores' spread is drawn over all rows at once, so that blocks do not
+        // change the stream.
+        let logits = in_row_blocks(&noise, classes, logits)?;
+        each(self.decode_rows_from_logits(&logits, true)?)
     }
 }
 

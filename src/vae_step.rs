@@ -7,10 +7,11 @@
 //! step cost about as much as its matrix products.
 
 use crate::error::{Error, Result};
-use crate::mlp_by_hand::{self, batch_shape, rows_of, values, values_mut, zero, zeros, Layers};
+use crate::mlp_by_hand::{self, batch_shape, rows_of, zero, zeros, Layers};
 use crate::nets::{Activation, Mlp};
 use crate::optim::Adam;
 use crate::rng;
+use crate::tensor_slices::{values, values_mut};
 use tch::{Device, Tensor};
 
 /// What a step needs besides the networks: `beta` and `free_bits` as the VAE has them.

@@ -12,6 +12,7 @@ pub mod frame;
 mod gaps;
 mod minmax;
 pub mod quantile;
+mod rounding;
 
 pub use blocks::{Blocks, Parts};
 
@@ -446,11 +447,42 @@ impl Schema {
         Ok(out)
     }
 
+    /// Each column's `(low, high - low, integral)` when every column is min-max scaled without
+    /// modelled missing values, so that model space holds the columns in order.
+    fn unit_columns(&self) -> Option<Vec<(f32, f32, bool)>> {
+        self.record
+            .columns
+            .iter()
+            .map(|column| match column {
+                Column::Unit {
+                    low,
+                    high,
+                    integral,
+                    missing: false,
+                } => Some((*low, high - low, *integral)),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Model-space rows `(N, width)` (unit part in [0, 1], normal scores, and probabilities in
     /// each one-hot block) back in the user's values: each block's category drawn from its
     /// probabilities (`draw`, under the caller's seed) or its most likely one; continuous values
     /// held to the training range and rounded for integral columns; NaN where "missing" won.
     pub fn decode(&self, out: &Tensor, draw: bool) -> Result<Vec<f32>> {
+        let mut values = Vec::new();
+        self.decode_into(out, draw, &mut values)?;
+        Ok(values)
+    }
+
+    /// Whether [`Schema::decode`] draws random numbers (it draws categories): if so, decoding
+    /// rows in blocks would change the draws.
+    pub fn draws_when_decoding(&self) -> bool {
+        !self.blocks.categorical.is_empty()
+    }
+
+    /// [`Schema::decode`], appending to `result`.
+    pub fn decode_into(&self, out: &Tensor, draw: bool, result: &mut Vec<f32>) -> Result<()> {
         let rows = out.size()[0] as usize;
         let parts = self.blocks.split(out)?;
         let mut picks = Vec::with_capacity(parts.categorical.len());
@@ -470,16 +502,42 @@ impl Schema {
             Vec::<i64>::try_from(all)?
         };
         let blocks = self.blocks.categorical.len();
-        let values = crate::data::tensor_values(&out.f_to_kind(Kind::Float)?)?;
         let model_width = self.blocks.width() as usize;
         let columns = &self.record.columns;
-        let mut result = Vec::with_capacity(rows * columns.len());
-        for r in 0..rows {
-            let row = &values[r * model_width..(r + 1) * model_width];
-            for (j, column) in columns.iter().enumerate() {
-                let (slot, block) = self.slots[j];
-                let pick = block.map(|b| picks[r * blocks + b.index] as usize);
-                let value = match column {
+        if rows == 0 {
+            return Ok(());
+        }
+        let first = result.len();
+        result.resize(first + rows * columns.len(), 0.0);
+        let result = &mut result[first..];
+        let out = out.f_to_kind(Kind::Float)?;
+        let copied;
+        let values = if crate::tensor_slices::applies(&out) {
+            crate::tensor_slices::values(&out)?
+        } else {
+            copied = crate::data::tensor_values(&out)?;
+            &copied
+        };
+        let rows_in = values.chunks_exact(model_width);
+        let rows_out = result.chunks_exact_mut(columns.len());
+        if let Some(units) = self.unit_columns() {
+            // Images, sequences and numeric tables: one loop without branches on the column's
+            // kind, which the compiler vectorises.
+            for (row, target) in rows_in.zip(rows_out) {
+                for ((&x, &(low, span, integral)), value) in row.iter().zip(&units).zip(target) {
+                    let v = x.clamp(0.0, 1.0) * span + low;
+                    *value = if integral { rounding::round(v) } else { v };
+                }
+            }
+            return Ok(());
+        }
+        for (r, (row, target)) in rows_in.zip(rows_out).enumerate() {
+            let picks = &picks[r * blocks..(r + 1) * blocks];
+            for ((column, &(slot, block)), value) in
+                columns.iter().zip(&self.slots).zip(target.iter_mut())
+            {
+                let pick = block.map(|b| picks[b.index] as usize);
+                *value = match column {
                     Column::Discrete { values, .. } => {
                         values.get(pick.unwrap_or(0)).copied().unwrap_or(f32::NAN)
                     }
@@ -493,7 +551,7 @@ impl Schema {
                         let Slot::Unit(p) = slot else { unreachable!() };
                         let v = row[p].clamp(0.0, 1.0) * (high - low) + low;
                         if *integral {
-                            v.round()
+                            rounding::round(v)
                         } else {
                             v
                         }
@@ -506,16 +564,15 @@ impl Schema {
                         };
                         let v = quantile::inverse(points, row[p]);
                         if *integral {
-                            v.round()
+                            rounding::round(v)
                         } else {
                             v
                         }
                     }
                 };
-                result.push(value);
             }
         }
-        Ok(result)
+        Ok(())
     }
 }
 
@@ -658,6 +715,44 @@ mod tests {
         let odd = Array::new(vec![1.0, 5.0, 2.0], vec![1, 3]).unwrap();
         let err = schema.encode(&odd, "x", Device::Cpu).unwrap_err();
         assert!(err.to_string().contains("column 'b'"), "{err}");
+    }
+
+    #[test]
+    fn unit_columns_decode_held_to_range_and_rounded_where_integral() {
+        let model = [
+            -0.5f32,
+            0.25,
+            0.5,
+            1.5,
+            0.3,
+            0.7,
+            f32::NAN,
+            0.0,
+            1.0,
+            0.75,
+            0.1,
+            0.9,
+        ];
+        let (low, high) = ([-3.0f32, 0.0, 1.0], [5.0f32, 16.0, 2.0]);
+        let out = Tensor::from_slice(&model).reshape([4, 3]);
+        for integral in [false, true] {
+            let schema = Schema::from_bounds(&low, &high, integral).unwrap();
+            let got = schema.decode(&out, true).unwrap();
+            // The general path's own formula, with the standard library's rounding; a
+            // strided view takes the copy rather than the borrowed values.
+            let strided = schema.decode(&out.tr().contiguous().tr(), true).unwrap();
+            for (i, (&g, &s)) in got.iter().zip(&strided).enumerate() {
+                let j = i % 3;
+                let v = model[i].clamp(0.0, 1.0) * (high[j] - low[j]) + low[j];
+                let want = if integral { v.round() } else { v };
+                assert_eq!(
+                    g.to_bits(),
+                    want.to_bits(),
+                    "value {i}, integral {integral}"
+                );
+                assert_eq!(s.to_bits(), want.to_bits(), "value {i} from a strided view");
+            }
+        }
     }
 
     #[test]
