@@ -184,8 +184,7 @@ fn add_bias_and_activate(out: &mut [f32], bias: &[f32], activation: Option<Activ
         }),
         Some(Activation::LeakyRelu) => rows.for_each(|row| {
             for (v, b) in row.iter_mut().zip(bias) {
-                let u = *v + b;
-                *v = if u > 0.0 { u } else { u * LEAKY_SLOPE };
+                *v = leaky(*v + b);
             }
         }),
     }
@@ -233,11 +232,21 @@ fn activate(activation: Activation, t: &Tensor) -> Result<()> {
         }
         Activation::LeakyRelu => {
             for v in values_mut(t)? {
-                *v = if *v > 0.0 { *v } else { *v * LEAKY_SLOPE };
+                *v = leaky(*v);
             }
         }
     }
     Ok(())
+}
+
+/// [`Activation::LeakyRelu`] of one value.
+#[inline]
+fn leaky(v: f32) -> f32 {
+    if v > 0.0 {
+        v
+    } else {
+        v * LEAKY_SLOPE
+    }
 }
 
 /// `grad` times the activation's slope at each value, read from its output `activation`

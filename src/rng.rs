@@ -108,29 +108,31 @@ fn numel(shape: &[i64]) -> Result<usize> {
         .ok_or_else(|| Error::Internal(format!("bad random tensor shape {shape:?}")))
 }
 
-fn tensor(values: &[f32], shape: &[i64], device: Device) -> Result<Tensor> {
-    Ok(Tensor::f_from_slice(values)?
-        .f_reshape(shape)?
-        .f_to_device(device)?)
+/// A float32 tensor of `shape` on `device`, its values written by `fill` from this scope's
+/// generator straight into the CPU tensor: no zeroing and no copy of what may be millions of
+/// values.
+fn drawn(
+    shape: &[i64],
+    device: Device,
+    fill: impl FnOnce(&mut Xoshiro, &mut [f32]),
+) -> Result<Tensor> {
+    let values = Tensor::f_empty([numel(shape)? as i64], (Kind::Float, Device::Cpu))?;
+    draw(|g| tensor_slices::values_mut(&values).map(|v| fill(g, v)))??;
+    Ok(values.f_reshape(shape)?.f_to_device(device)?)
 }
 
 /// Standard normal float32 values of `shape` on `device`.
 pub fn normal(shape: &[i64], device: Device) -> Result<Tensor> {
-    let values = Tensor::f_empty([numel(shape)? as i64], (Kind::Float, Device::Cpu))?;
-    // Written in place: no zeroing and no copy of what may be millions of values.
-    draw(|g| tensor_slices::values_mut(&values).map(|v| g.fill_normal(v)))??;
-    Ok(values.f_reshape(shape)?.f_to_device(device)?)
+    drawn(shape, device, |g, values| g.fill_normal(values))
 }
 
 /// Uniform float32 values in [low, high) of `shape` on `device`.
 pub fn uniform(shape: &[i64], low: f64, high: f64, device: Device) -> Result<Tensor> {
-    let mut values = vec![0f32; numel(shape)?];
-    draw(|g| {
+    drawn(shape, device, |g, values| {
         for v in values.iter_mut() {
             *v = (low + (high - low) * g.unit()) as f32;
         }
-    })?;
-    tensor(&values, shape, device)
+    })
 }
 
 /// Standard Gumbel noise of `shape` (for drawing from categorical distributions by argmax),

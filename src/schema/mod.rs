@@ -525,8 +525,7 @@ impl Schema {
             // kind, which the compiler vectorises.
             for (row, target) in rows_in.zip(rows_out) {
                 for ((&x, &(low, span, integral)), value) in row.iter().zip(&units).zip(target) {
-                    let v = x.clamp(0.0, 1.0) * span + low;
-                    *value = if integral { rounding::round(v) } else { v };
+                    *value = rounding::unit_value(x, low, span, integral);
                 }
             }
             return Ok(());
@@ -549,12 +548,7 @@ impl Schema {
                         ..
                     } => {
                         let Slot::Unit(p) = slot else { unreachable!() };
-                        let v = row[p].clamp(0.0, 1.0) * (high - low) + low;
-                        if *integral {
-                            rounding::round(v)
-                        } else {
-                            v
-                        }
+                        rounding::unit_value(row[p], *low, high - low, *integral)
                     }
                     Column::Normal {
                         points, integral, ..
@@ -562,12 +556,7 @@ impl Schema {
                         let Slot::Normal(p) = slot else {
                             unreachable!()
                         };
-                        let v = quantile::inverse(points, row[p]);
-                        if *integral {
-                            rounding::round(v)
-                        } else {
-                            v
-                        }
+                        rounding::whole_if(*integral, quantile::inverse(points, row[p]))
                     }
                 };
             }

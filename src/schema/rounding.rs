@@ -1,4 +1,5 @@
-//! Rounding generated values of integer columns, once per value of every generated row.
+//! Generated values back in their columns' units: rounding integer columns, once per value of
+//! every generated row.
 
 /// `v.round()`, halves away from zero, bit for bit (signed zeros, NaN and infinities
 /// included), without the call into libm that `f32::round` compiles to on x86-64's baseline
@@ -19,6 +20,23 @@ pub fn round(v: f32) -> f32 {
         whole
     };
     rounded.copysign(v)
+}
+
+/// A min-max-scaled model-space value `x` back in its column's units: held to [0, 1], scaled
+/// onto `low..low + span`, and rounded for an integral column.
+#[inline]
+pub fn unit_value(x: f32, low: f32, span: f32, integral: bool) -> f32 {
+    whole_if(integral, x.clamp(0.0, 1.0) * span + low)
+}
+
+/// `v`, rounded when `integral`.
+#[inline]
+pub fn whole_if(integral: bool, v: f32) -> f32 {
+    if integral {
+        round(v)
+    } else {
+        v
+    }
 }
 
 #[cfg(test)]
