@@ -157,6 +157,13 @@ def test_label_column_conditions_with_exact_counts():
         model.augment(batch, strategy={"gold": 3})
     with pytest.raises(genaug.LabelError, match="not a column"):
         genaug.VAE().fit(df, y="nope", epochs=1, progress=False)
+    # Without y, the error lists the column's values, not the model's codes.
+    values = r"label column 'plan'.*\['basic', 'pro'\]"
+    with pytest.raises(genaug.LabelError, match=values):
+        model.sample(2)
+    with pytest.raises(genaug.LabelError, match=values):
+        model.decode(np.zeros((2, model.latent_dim), np.float32))
+    assert len(model.reconstruct(batch)) == len(batch)
 
 
 def test_numpy_discrete_columns_come_back_as_training_values():

@@ -249,10 +249,16 @@ def _label_codes(target: dict[str, Any], column: Any) -> np.ndarray:
 
 
 def label_codes(spec_json: str, values: Any) -> Any:
-    """Class values of the label column (one, or a sequence) as the model's integer codes."""
+    """Class values of the label column (one, or a sequence) as the model's integer codes; for
+    none (``None``), the model fitted with a label column says which values it takes."""
     target = json.loads(spec_json).get("target")
     if target is None:
         return values
+    if values is None:
+        raise LabelError(
+            f"this model was fitted with the label column {target['name']!r}: pass y, one of its "
+            f"values {target['categories']} or one per row"
+        )
     pd = _pd()
     if np.ndim(values) == 0:
         return int(_label_codes(target, pd.Series([values]))[0])

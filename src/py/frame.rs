@@ -216,6 +216,19 @@ pub fn call<'py>(
     module(py)?.call_method1(name, (frame, arg))
 }
 
+/// The label column's values `y` (one, or one per row) as the model's codes; `None` when the
+/// model takes no labels. With no `y`, a model fitted with a label column raises a `LabelError`
+/// listing the column's values.
+pub fn label_codes<'py>(
+    py: Python<'py>,
+    frame: &str,
+    y: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let none = py.None().into_bound(py);
+    let codes = call(py, "label_codes", frame, y.unwrap_or(&none))?;
+    Ok((!codes.is_none()).then_some(codes))
+}
+
 /// `batch` (a frame) followed by the generated rows `new` (model rows) as one frame.
 pub fn augmented<'py>(
     py: Python<'py>,

@@ -275,9 +275,10 @@ impl<N: Network> Shared<N> {
         let n = read_count(n, "n")?;
         let seed = check_seed(read_opt_int(seed, "seed")?)?;
         let frame = self.frame(py);
-        let y = match (&frame, y.filter(|y| !y.is_none())) {
-            (Some(frame), Some(y)) => Some(frame::call(py, "label_codes", frame, y)?),
-            (_, y) => y.cloned(),
+        let y = y.filter(|y| !y.is_none());
+        let y = match &frame {
+            Some(frame) => frame::label_codes(py, frame, y)?,
+            None => y.cloned(),
         };
         let y = SampleY::read(py, y.as_ref())?;
         let mut sink = ArraySink::new();

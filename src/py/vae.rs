@@ -81,9 +81,12 @@ impl PyVae {
         } else {
             frame::read_rows(py, x, frame.as_deref(), "x", "error")?
         };
-        let y = match (&frame, y.filter(|y| !y.is_none())) {
-            (Some(frame), Some(y)) => Some(frame::call(py, "label_codes", frame, y)?),
-            (_, y) => y.cloned(),
+        let y = y.filter(|y| !y.is_none());
+        let y = match &frame {
+            Some(frame) if y.is_some() || column_labels.is_none() => {
+                frame::label_codes(py, frame, y)?
+            }
+            _ => y.cloned(),
         };
         let labels = match y {
             Some(y) => Some(super::convert::read_labels(py, &y, "y")?.0),
