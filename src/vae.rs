@@ -124,7 +124,10 @@ impl Profile {
     /// prior (worse columns and utility on ISLR/Wage), and a narrower network on larger batches
     /// fits in a fifth of the time with the same quality. Its 500 steps are 100 passes over
     /// Wage's 2,100 rows but 7 over diamonds' 37,758, too few there: tables get at least 30
-    /// passes. Missing-value indicators do not make unit-range rows a table.
+    /// passes. At 3e-3 rather than 1e-3 the same steps learn rare categories' relations that
+    /// the lower rate leaves half learnt (utility on AER/HMDA 0.695 -> 0.719, ISLR/Default
+    /// 0.904 -> 0.918, carData/Mroz 0.712 -> 0.772; Wage and diamonds unchanged).
+    /// Missing-value indicators do not make unit-range rows a table.
     pub fn for_layout(layout: &Layout) -> Profile {
         let blocks = &layout.blocks;
         if blocks.values_all_unit() {
@@ -149,7 +152,7 @@ impl Profile {
             Profile {
                 hidden: vec![128, 128],
                 free_bits: 0.0,
-                lr: 1e-3,
+                lr: 3e-3,
                 mlp_budget: Budget {
                     steps: 500,
                     batches_per_step: 1,
