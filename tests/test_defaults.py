@@ -86,6 +86,7 @@ def test_a_table_trains_on_larger_batches_and_at_least_thirty_passes(many_rows):
     params = vae.fit_params_
     assert (params["batch_size"], params["batches_per_epoch"]) == (512, 125)
     assert (params["target_steps"], params["epochs"]) == (500, 30)
+    assert params["lr_decay_epoch"] == 24
     # The table profile's widths, chosen at fit: the parameters stay as given.
     assert vae.layers_ == [[3, 128, 128, 4], [2, 128, 128, 3]]
     assert vae.get_params()["hidden"] is None and vae.get_params()["free_bits"] is None

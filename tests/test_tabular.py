@@ -4,6 +4,7 @@ missing values, a label column; and NumPy arrays with discrete_columns."""
 import pickle
 import subprocess
 import sys
+import warnings
 
 import genaug
 import numpy as np
@@ -164,6 +165,19 @@ def test_label_column_conditions_with_exact_counts():
     with pytest.raises(genaug.LabelError, match=values):
         model.decode(np.zeros((2, model.latent_dim), np.float32))
     assert len(model.reconstruct(batch)) == len(batch)
+
+
+def test_an_identifier_column_is_warned_of():
+    df = mixed_frame(120, seed=2)
+    df["name"] = [f"person {i}" for i in range(len(df))]
+    with pytest.warns(genaug.DataWarning, match="column 'name' has 120 distinct values") as seen:
+        genaug.VAE(seed=0).fit(df, epochs=1, progress=False)
+    assert len(seen) == 1 and seen[0].filename == __file__
+    # Ordinary discrete columns are not warned of, on many rows or few.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", genaug.DataWarning)
+        genaug.VAE(seed=0).fit(df.drop(columns="name"), epochs=1, progress=False)
+        genaug.GAN(seed=0).fit(mixed_frame(40), epochs=1, progress=False)
 
 
 def test_numpy_discrete_columns_come_back_as_training_values():

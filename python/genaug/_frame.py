@@ -12,15 +12,20 @@ pandas is imported only here, and this module only when a DataFrame is given.
 from __future__ import annotations
 
 import json
+import warnings
 from typing import Any
 
 import numpy as np
 
-from genaug.exceptions import DataError, LabelError, ParameterError, ShapeError
+from genaug.exceptions import DataError, DataWarning, LabelError, ParameterError, ShapeError
 
 CONTINUOUS = "continuous"
 INTEGRAL = "integral"
 DISCRETE = "discrete"
+# A discrete column with at least this many values, and at least this share of the rows as
+# values, looks like an identifier (names, ids).
+IDENTIFIER_VALUES = 50
+IDENTIFIER_SHARE = 0.5
 
 
 def is_frame(obj: object) -> bool:
@@ -197,9 +202,29 @@ def fit_frame(
         frame = frame.drop(columns=[y])
     for name in frame.columns:
         spec["columns"].append(_describe(str(name), frame[name]))
+    _warn_of_identifiers(spec["columns"], len(frame))
     values = _matrix(frame, spec, "error")
     kinds = [c["kind"] for c in spec["columns"]]
     return values, kinds, [c["name"] for c in spec["columns"]], json.dumps(spec), labels
+
+
+def _warn_of_identifiers(entries: list[dict[str, Any]], rows: int) -> None:
+    """A ``DataWarning`` for each discrete column that looks like an identifier: it becomes a
+    one-hot block as wide as the table is long, which the model can only memorise and which
+    outweighs the other columns in its loss."""
+    for entry in entries:
+        k = len(entry.get("categories", ()))
+        if entry["kind"] == DISCRETE and k >= max(IDENTIFIER_VALUES, IDENTIFIER_SHARE * rows):
+            warnings.warn(
+                DataWarning(
+                    f"column {entry['name']!r} has {k} distinct values in {rows} rows, like an "
+                    f"identifier: as a discrete column it is a one-hot block of {k}, which the "
+                    "model can only memorise and which outweighs the other columns; drop it "
+                    "before fit (or make it numeric if its values are quantities)"
+                ),
+                # The caller of fit: this function, then fit_frame, which the native fit calls.
+                stacklevel=3,
+            )
 
 
 def describe(frame: Any) -> list[dict[str, Any]]:

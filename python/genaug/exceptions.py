@@ -6,6 +6,7 @@ from __future__ import annotations
 __all__ = [
     "CheckpointError",
     "DataError",
+    "DataWarning",
     "DeviceError",
     "GenaugError",
     "LabelError",
@@ -67,3 +68,8 @@ class SizeError(GenaugError, MemoryError):
 class TrainingWarning(UserWarning):
     """Training went wrong without failing: a GAN's generator collapsed onto a few modes, or a
     VAE's posterior collapsed onto the prior. Issued by ``fit`` at most once per call."""
+
+
+class DataWarning(UserWarning):
+    """Training data that fits but will train poorly, such as a discrete column with a distinct
+    value in almost every row (an identifier). Issued by ``fit``."""
