@@ -12,8 +12,7 @@
 //! does: its digits accuracy went 0.950 -> 0.952 (seeds 0-5, benchmarks/defaults.py, with
 //! less spread between seeds) and its held-out 9s' ROC AUC 0.927 -> 0.931 (seeds 0-2,
 //! benchmarks/anomaly.py). The same schedule over fewer steps lost outlier ranking, so the
-//! steps stay. The VAE on tables does too, at three times the rate before it (see
-//! `vae::Profile`).
+//! steps stay. The VAE on tables does too, from its rate of 3e-3 (see `vae::Profile`).
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
