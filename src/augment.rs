@@ -93,20 +93,27 @@ pub fn augment<N: Network>(
     })
 }
 
-/// `n` samples for `labels`, written to `sink` in chunks once the size has been checked.
+/// `n` samples for `labels`, written to `sink` in chunks once the size has been checked; with
+/// [`SampleLabels::InTrainingShares`], also the labels drawn for them.
 pub fn sample<N: Network>(
     model: &mut Model<N>,
     n: usize,
     labels: SampleLabels<'_>,
     seed: Option<u64>,
     sink: &mut dyn Sink,
-) -> Result<()> {
+) -> Result<Option<Vec<i64>>> {
     model.check_sample_labels(labels, n)?;
     let spec = model.fitted()?.spec.clone();
     open(sink, n, &spec, "the samples")?;
-    model.sample_chunks(n, labels, seed, &mut |first, chunk| {
-        sink.write(first, chunk)
-    })
+    let mut write = |first, chunk| sink.write(first, chunk);
+    if let SampleLabels::InTrainingShares = labels {
+        let seed = seed.unwrap_or_else(|| model.seeds.next_seed());
+        let drawn = model.labels_in_training_shares(n, seed)?;
+        model.sample_chunks(n, SampleLabels::Each(&drawn), Some(seed), &mut write)?;
+        return Ok(Some(drawn));
+    }
+    model.sample_chunks(n, labels, seed, &mut write)?;
+    Ok(None)
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -173,22 +180,26 @@ pub fn counts_to_generate(
                  batch has no rows"
             )))
         }
-        Strategy::Proportional(n) => apportion(*n, &counts),
+        Strategy::Proportional(n) => {
+            let counts: Vec<(i64, u64)> = counts.iter().map(|(&c, &k)| (c, k as u64)).collect();
+            apportion(*n, &counts)
+        }
     };
     Ok(wanted)
 }
 
-/// Splits `n` in proportion to `counts` by largest remainder (ties to the smaller class label).
-fn apportion(n: usize, counts: &BTreeMap<i64, usize>) -> Vec<(i64, usize)> {
-    let total: usize = counts.values().sum();
+/// Splits `n` in proportion to the `(class, count)` pairs, sorted by class, by largest remainder
+/// (ties to the smaller class label).
+pub fn apportion(n: usize, counts: &[(i64, u64)]) -> Vec<(i64, usize)> {
+    let total: u128 = counts.iter().map(|&(_, count)| count as u128).sum();
     if total == 0 {
         return Vec::new();
     }
     // In u128, so that n * count cannot overflow; each share is at most n.
-    let (wide_n, wide_total) = (n as u128, total as u128);
+    let (wide_n, wide_total) = (n as u128, total);
     let mut shares: Vec<(i64, usize, u128)> = counts
         .iter()
-        .map(|(&class, &count)| {
+        .map(|&(class, count)| {
             let product = wide_n * count as u128;
             (class, (product / wide_total) as usize, product % wide_total)
         })

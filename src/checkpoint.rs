@@ -126,6 +126,7 @@ pub fn to_bytes<N: Network>(model: &Model<N>, include_optimizer: bool) -> Result
     if let Some(fitted) = &model.fitted {
         metadata.insert("spec".into(), json(&fitted.spec)?);
         metadata.insert("classes".into(), json(&fitted.classes)?);
+        metadata.insert("class_counts".into(), json(&fitted.class_counts)?);
         metadata.insert("image".into(), json(&fitted.layout.image)?);
         let params = model
             .fit_params
@@ -294,7 +295,14 @@ fn restore_checked<N: Network>(checkpoint: &Checkpoint, device: Device) -> Resul
     model.history = checkpoint.field("history")?;
     if !checkpoint.metadata.contains_key("spec") {
         // An unfitted model's checkpoint holds no weights and no fitted metadata.
-        let fitted_parts = ["classes", "image", "run", "fit_params", "schema"];
+        let fitted_parts = [
+            "classes",
+            "class_counts",
+            "image",
+            "run",
+            "fit_params",
+            "schema",
+        ];
         if !checkpoint.tensors.is_empty()
             || fitted_parts
                 .iter()
@@ -312,6 +320,19 @@ fn restore_checked<N: Network>(checkpoint: &Checkpoint, device: Device) -> Resul
     if !classes.windows(2).all(|pair| pair[0] < pair[1]) {
         return Err(Error::Checkpoint(
             "checkpoint classes are not sorted and distinct".into(),
+        ));
+    }
+    // Files saved before the counts were stored lack them (sampling then needs labels).
+    let class_counts: Vec<u64> = if checkpoint.metadata.contains_key("class_counts") {
+        checkpoint.field("class_counts")?
+    } else {
+        Vec::new()
+    };
+    if !class_counts.is_empty()
+        && (class_counts.len() != classes.len() || class_counts.contains(&0))
+    {
+        return Err(Error::Checkpoint(
+            "checkpoint class_counts do not give each class at least one row".into(),
         ));
     }
     let schema = read_schema(checkpoint, &spec)?;
@@ -383,6 +404,7 @@ fn restore_checked<N: Network>(checkpoint: &Checkpoint, device: Device) -> Resul
         spec,
         schema,
         classes,
+        class_counts,
         run,
     });
     Ok(model)

@@ -15,6 +15,7 @@ use crate::train::{
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use tch::{Device, Kind, Tensor};
 
 /// The shape of the problem a network is built for.
@@ -102,6 +103,9 @@ pub struct Fitted<N> {
     pub schema: Schema,
     /// Sorted class labels; empty for an unconditional model.
     pub classes: Vec<i64>,
+    /// Training rows of each class, in the order of `classes`; empty when unknown (a
+    /// checkpoint from before they were saved).
+    pub class_counts: Vec<u64>,
     /// The training run to resume; `None` when loaded without optimiser state.
     pub run: Option<Run>,
 }
@@ -172,15 +176,16 @@ impl<N: Network> Model<N> {
         if options.resume {
             return self.resume(x, labels, holdout, options, monitor, publish);
         }
-        let classes = match labels {
+        let (classes, class_counts): (Vec<i64>, Vec<u64>) = match labels {
             Some(labels) => {
                 check_label_count(labels, x.rows(), "x")?;
-                let mut classes = labels.to_vec();
-                classes.sort_unstable();
-                classes.dedup();
-                classes
+                let mut counts = BTreeMap::new();
+                for &label in labels {
+                    *counts.entry(label).or_insert(0u64) += 1;
+                }
+                counts.into_iter().unzip()
             }
-            None => Vec::new(),
+            None => (Vec::new(), Vec::new()),
         };
         let schema = Schema::fit(&x, columns, spec.integral)?;
         let layout = Layout {
@@ -211,7 +216,7 @@ impl<N: Network> Model<N> {
         let mut publishing = Publishing {
             inner: monitor,
             publish,
-            parts: self.view_parts(&layout, &spec, &schema, &classes),
+            parts: self.view_parts(&layout, &spec, &schema, &classes, &class_counts),
         };
         let outcome = train::fit(
             &mut net,
@@ -231,6 +236,7 @@ impl<N: Network> Model<N> {
                 spec,
                 schema,
                 classes,
+                class_counts,
                 run: Some(run),
             });
         }
@@ -251,7 +257,7 @@ impl<N: Network> Model<N> {
         let parts = self
             .fitted
             .as_ref()
-            .map(|f| self.view_parts(&f.layout, &f.spec, &f.schema, &f.classes));
+            .map(|f| self.view_parts(&f.layout, &f.spec, &f.schema, &f.classes, &f.class_counts));
         let Model {
             fitted,
             history,
@@ -337,6 +343,7 @@ impl<N: Network> Model<N> {
         spec: &DataSpec,
         schema: &Schema,
         classes: &[i64],
+        class_counts: &[u64],
     ) -> View<N> {
         View {
             config: self.config.clone(),
@@ -346,6 +353,7 @@ impl<N: Network> Model<N> {
             spec: spec.clone(),
             schema: schema.clone(),
             classes: classes.to_vec(),
+            class_counts: class_counts.to_vec(),
             weights: Vec::new(),
         }
     }
@@ -355,7 +363,7 @@ impl<N: Network> Model<N> {
         let Some(f) = &self.fitted else {
             return Ok(None);
         };
-        let mut view = self.view_parts(&f.layout, &f.spec, &f.schema, &f.classes);
+        let mut view = self.view_parts(&f.layout, &f.spec, &f.schema, &f.classes, &f.class_counts);
         view.weights = copy_weights(f.net.var_store())?;
         Ok(Some(view))
     }
@@ -402,11 +410,16 @@ impl<N: Network> Model<N> {
     ) -> Result<()> {
         // Checked before the seed stream advances, like every argument.
         self.check_sample_labels(labels, n)?;
+        if let SampleLabels::InTrainingShares = labels {
+            return Err(Error::Internal(
+                "sample_chunks takes the labels drawn by labels_in_training_shares".into(),
+            ));
+        }
         let seed = seed.unwrap_or_else(|| self.seeds.next_seed());
         let fitted = self.fitted()?;
         let classes = &fitted.classes;
         let chunk_of = |start: usize, size: usize| match labels {
-            SampleLabels::None => None,
+            SampleLabels::None | SampleLabels::InTrainingShares => None,
             SampleLabels::All(label) => Some(vec![label; size]),
             SampleLabels::Each(labels) => Some(labels[start..start + size].to_vec()),
         };
@@ -441,7 +454,23 @@ impl<N: Network> Model<N> {
 
     /// Checks labels for `n` samples (see [`SampleLabels`]) against the fitted classes.
     pub fn check_sample_labels(&self, labels: SampleLabels<'_>, n: usize) -> Result<()> {
-        check_sample_labels::<N>(&self.fitted()?.classes, labels, n)
+        let fitted = self.fitted()?;
+        check_sample_labels::<N>(&fitted.classes, &fitted.class_counts, labels, n)
+    }
+
+    /// Labels for `n` samples: each class `n` times its share of the training rows, rounded by
+    /// largest remainder so that they add up to `n`, in an order drawn with `seed`. So a table's
+    /// label column keeps its training frequencies exactly, as its other columns do in
+    /// expectation.
+    pub fn labels_in_training_shares(&self, n: usize, seed: u64) -> Result<Vec<i64>> {
+        let fitted = self.fitted()?;
+        check_sample_labels::<N>(
+            &fitted.classes,
+            &fitted.class_counts,
+            SampleLabels::InTrainingShares,
+            n,
+        )?;
+        labels_in_shares(&fitted.classes, &fitted.class_counts, n, seed)
     }
 
     /// Checks that `x` holds samples of the training data's shape with values the schema takes
@@ -492,6 +521,9 @@ pub enum SampleLabels<'a> {
     All(i64),
     /// One class per row.
     Each(&'a [i64]),
+    /// The classes in their training shares, in an order drawn with the call's seed (see
+    /// [`Model::labels_in_training_shares`]): whole rows of a table conditioned on a column.
+    InTrainingShares,
 }
 
 impl<'a> SampleLabels<'a> {
@@ -511,6 +543,7 @@ pub struct View<N: Network> {
     pub spec: DataSpec,
     pub schema: Schema,
     pub classes: Vec<i64>,
+    pub class_counts: Vec<u64>,
     pub weights: Weights,
 }
 
@@ -525,6 +558,7 @@ impl<N: Network> View<N> {
             spec: self.spec.clone(),
             schema: self.schema.clone(),
             classes: self.classes.clone(),
+            class_counts: self.class_counts.clone(),
             weights: self
                 .weights
                 .iter()
@@ -545,6 +579,7 @@ impl<N: Network> View<N> {
             spec: self.spec.clone(),
             schema: self.schema.clone(),
             classes: self.classes.clone(),
+            class_counts: self.class_counts.clone(),
             run: None,
         });
         Ok(model)
@@ -588,9 +623,31 @@ impl<N: Network> Monitor for Publishing<'_, N> {
     }
 }
 
-/// Labels for `n` samples of a model that knows `classes` (none: an unconditional model).
+/// `n` labels, each class of `classes` `n` times its share of `counts` (largest remainder), in
+/// an order drawn with `seed`.
+fn labels_in_shares(classes: &[i64], counts: &[u64], n: usize, seed: u64) -> Result<Vec<i64>> {
+    let pairs: Vec<(i64, u64)> = classes
+        .iter()
+        .copied()
+        .zip(counts.iter().copied())
+        .collect();
+    let in_order: Vec<i64> = crate::augment::apportion(n, &pairs)
+        .into_iter()
+        .flat_map(|(class, k)| std::iter::repeat_n(class, k))
+        .collect();
+    let order = with_seed(derive(seed, SHARES_SEED_PART), || rng::permutation(n))?;
+    Ok(order.iter().map(|&i| in_order[i as usize]).collect())
+}
+
+/// The part of a `sample` call's seed (see [`derive`]) that orders labels drawn in their
+/// training shares; the rows themselves draw from the seed.
+const SHARES_SEED_PART: u64 = 1;
+
+/// Labels for `n` samples of a model that knows `classes`, with `class_counts` training rows
+/// each (none: an unconditional model).
 fn check_sample_labels<N: Network>(
     classes: &[i64],
+    class_counts: &[u64],
     labels: SampleLabels<'_>,
     n: usize,
 ) -> Result<()> {
@@ -611,6 +668,14 @@ fn check_sample_labels<N: Network>(
             "this {} was fitted without labels, so it takes none",
             N::KIND
         ))),
+        (SampleLabels::InTrainingShares, false) if class_counts.len() != classes.len() => {
+            Err(Error::Label(format!(
+                "this {} was saved without its classes' training counts: pass y, one of the \
+                 classes {classes:?} or one per sample",
+                N::KIND
+            )))
+        }
+        (SampleLabels::InTrainingShares, false) => Ok(()),
         (SampleLabels::All(label), false) => known(&label),
         (SampleLabels::Each(labels), false) => {
             check_label_count(labels, n, "the samples")?;
@@ -775,6 +840,26 @@ fn one_hot(classes: &[i64], labels: &[i64], device: Device) -> Result<Tensor> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labels_in_shares_are_exact_and_seeded() {
+        let draw = |n, seed| labels_in_shares(&[2, 5, 9], &[60, 30, 10], n, seed).unwrap();
+        let labels = draw(7, 3);
+        let count = |labels: &[i64], c| labels.iter().filter(|&&l| l == c).count();
+        // 4.2, 2.1 and 0.7: the largest remainder goes to class 9.
+        assert_eq!(
+            (count(&labels, 2), count(&labels, 5), count(&labels, 9)),
+            (4, 2, 1)
+        );
+        assert_eq!(labels, draw(7, 3));
+        let many = draw(1000, 3);
+        assert_eq!(
+            (count(&many, 2), count(&many, 5), count(&many, 9)),
+            (600, 300, 100)
+        );
+        assert_ne!(many, draw(1000, 4));
+        assert!(draw(0, 3).is_empty());
+    }
 
     #[test]
     fn one_hot_rejects_unknown_classes() {

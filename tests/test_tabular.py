@@ -161,10 +161,40 @@ def test_label_column_conditions_with_exact_counts():
     # Without y, the error lists the column's values, not the model's codes.
     values = r"label column 'plan'.*\['basic', 'pro'\]"
     with pytest.raises(genaug.LabelError, match=values):
-        model.sample(2)
-    with pytest.raises(genaug.LabelError, match=values):
         model.decode(np.zeros((2, model.latent_dim), np.float32))
     assert len(model.reconstruct(batch)) == len(batch)
+
+
+def test_a_table_conditioned_on_a_column_samples_whole_rows_in_its_shares(tmp_path):
+    df = mixed_frame(300, seed=1)
+    model = genaug.VAE(seed=0).fit(df, y="plan", epochs=EPOCHS, progress=False)
+    out = model.sample(900, seed=3)
+    assert list(out.columns) == list(df.columns) and out["plan"].dtype == df["plan"].dtype
+    # Three times the training rows: three times each class's training count, exactly.
+    assert out["plan"].value_counts().to_dict() == (3 * df["plan"].value_counts()).to_dict()
+    # Seeded calls repeat, other seeds shuffle the labels, and the rows follow their labels.
+    pd.testing.assert_frame_equal(model.sample(900, seed=3), out)
+    assert list(model.sample(900, seed=4)["plan"]) != list(out["plan"])
+    pd.testing.assert_frame_equal(model.sample(900, y=list(out["plan"]), seed=3), out)
+    # Saved and pickled models keep the shares.
+    path = tmp_path / "plan.safetensors"
+    model.save(path)
+    for back in (genaug.load(path), pickle.loads(pickle.dumps(model))):
+        pd.testing.assert_frame_equal(back.sample(900, seed=3), out)
+
+    # A file saved without the training counts still samples given y, and says what it needs.
+    def without_counts(metadata: dict[str, str]) -> None:
+        del metadata["class_counts"]
+
+    old = genaug.from_bytes(with_metadata(model.to_bytes(), without_counts))
+    assert list(old.sample(4, y="pro", seed=0)["plan"]) == ["pro"] * 4
+    with pytest.raises(genaug.LabelError, match="without its classes' training counts"):
+        old.sample(4)
+    # Arrays have no label column to fill: a conditional model on an array needs y.
+    x = np.random.default_rng(0).normal(size=(60, 3)).astype(np.float32)
+    on_array = genaug.VAE(seed=0).fit(x, y=np.repeat([0, 1], 30), epochs=2, progress=False)
+    with pytest.raises(genaug.LabelError):
+        on_array.sample(4)
 
 
 def test_an_identifier_column_is_warned_of():

@@ -79,6 +79,8 @@ enum SampleY {
     None,
     All(i64),
     Each(Vec<i64>),
+    /// Whole rows of a table conditioned on its column: the labels as the core draws them.
+    InTrainingShares,
 }
 
 impl SampleY {
@@ -99,7 +101,7 @@ impl SampleY {
     /// The label of each of `n` rows, as a NumPy vector (`None` without labels).
     fn codes<'py>(&self, py: Python<'py>, n: usize) -> PyResult<Option<Bound<'py, PyAny>>> {
         let codes = match self {
-            SampleY::None => return Ok(None),
+            SampleY::None | SampleY::InTrainingShares => return Ok(None),
             SampleY::All(label) => vec![*label; n],
             SampleY::Each(labels) => labels.clone(),
         };
@@ -111,6 +113,7 @@ impl SampleY {
             SampleY::None => SampleLabels::None,
             SampleY::All(label) => SampleLabels::All(*label),
             SampleY::Each(labels) => SampleLabels::Each(labels),
+            SampleY::InTrainingShares => SampleLabels::InTrainingShares,
         }
     }
 }
@@ -276,21 +279,32 @@ impl<N: Network> Shared<N> {
         let seed = check_seed(read_opt_int(seed, "seed")?)?;
         let frame = self.frame(py);
         let y = y.filter(|y| !y.is_none());
-        let y = match &frame {
-            Some(frame) => frame::label_codes(py, frame, y)?,
-            None => y.cloned(),
+        let conditional = self.status(py, |st| !st.classes.is_empty());
+        let y = match (&frame, y) {
+            // A table's label column is one of its columns: without `y`, whole rows.
+            (Some(_), None) if conditional => SampleY::InTrainingShares,
+            (Some(frame), Some(y)) => {
+                SampleY::read(py, frame::label_codes(py, frame, Some(y))?.as_ref())?
+            }
+            (_, y) => SampleY::read(py, y)?,
         };
-        let y = SampleY::read(py, y.as_ref())?;
         let mut sink = ArraySink::new();
         let outcome = py.detach(|| {
             self.handle.with(Access::Read, |m| {
                 augment::sample(m, n, y.labels(), seed, &mut sink)
             })
         });
+        let (outcome, drawn) = match outcome {
+            Ok(drawn) => (Ok(()), drawn),
+            Err(e) => (Err(e), None),
+        };
         let rows = sink.finish(py, outcome)?;
         match frame {
             Some(frame) => {
-                let labels = y.codes(py, n)?;
+                let labels = match drawn {
+                    Some(drawn) => Some(numpy::PyArray1::from_vec(py, drawn).into_any()),
+                    None => y.codes(py, n)?,
+                };
                 frame::to_frame(py, rows, &frame, labels)
             }
             None => Ok(rows),
