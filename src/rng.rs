@@ -118,7 +118,18 @@ fn drawn(
 ) -> Result<Tensor> {
     let values = Tensor::f_empty([numel(shape)? as i64], (Kind::Float, Device::Cpu))?;
     draw(|g| tensor_slices::values_mut(&values).map(|v| fill(g, v)))??;
-    Ok(values.f_reshape(shape)?.f_to_device(device)?)
+    onto(values.f_reshape(shape)?, device)
+}
+
+/// `values` (on the CPU) on `device`. To a GPU without blocking, so that a training step's
+/// noise does not make the host wait for the device: CUDA stages pageable memory before the
+/// call returns, so `values` may be freed at once.
+fn onto(values: Tensor, device: Device) -> Result<Tensor> {
+    if device == Device::Cpu {
+        return Ok(values);
+    }
+    let kind = values.kind();
+    Ok(values.f_to_device_(device, kind, true, false)?)
 }
 
 /// Standard normal float32 values of `shape` on `device`.
@@ -166,7 +177,7 @@ pub fn permutation(n: usize) -> Result<Vec<i64>> {
 /// A random permutation of `0..n` as an Int64 tensor on `device`.
 pub fn permutation_tensor(n: i64, device: Device) -> Result<Tensor> {
     let order = permutation(usize::try_from(n).unwrap_or(0))?;
-    Ok(Tensor::f_from_slice(&order)?.f_to_device(device)?)
+    onto(Tensor::f_from_slice(&order)?, device)
 }
 
 /// Overwrites `var` (a parameter) with normal values of the given mean and standard deviation.
