@@ -237,6 +237,7 @@ impl<N: Network> Handle<N> {
     /// Claims the model (or, for reads while a fit holds it, a view), waiting while another
     /// thread's call holds it.
     fn acquire(&self, access: Access, fitting: bool) -> Result<Option<View<N>>> {
+        crate::device::check_usable(self.status(|st| st.device))?;
         let mut pause = Duration::from_micros(50);
         loop {
             match self.claim(access, fitting) {

@@ -45,5 +45,7 @@ mod _core {
     #[pymodule_export]
     use crate::py::vae::PyVae;
     #[pymodule_export]
-    use crate::py::{_after_fork, _before_fork, cuda_is_available, from_bytes, load};
+    use crate::py::{
+        _after_fork, _after_fork_in_child, _before_fork, cuda_is_available, from_bytes, load,
+    };
 }

@@ -13,7 +13,16 @@ from typing import Any
 import torch as _torch  # noqa: F401
 
 from genaug import metrics
-from genaug._core import GAN, VAE, _after_fork, _before_fork, cuda_is_available, from_bytes, load
+from genaug._core import (
+    GAN,
+    VAE,
+    _after_fork,
+    _after_fork_in_child,
+    _before_fork,
+    cuda_is_available,
+    from_bytes,
+    load,
+)
 from genaug.exceptions import (
     CheckpointError,
     DataError,
@@ -75,8 +84,14 @@ def _reduce(model: GAN | VAE) -> tuple[Callable[..., Any], tuple[Any, ...]]:
     return _restore, (model.to_bytes(), model.device)
 
 
+def _in_child() -> None:
+    # A child forked after CUDA started cannot use it: genaug refuses a GPU there, by name.
+    bad_fork = getattr(_torch.cuda, "_is_in_bad_fork", lambda: False)
+    _after_fork_in_child(bool(bad_fork()))
+
+
 # A child forked while another thread was inside a model's status lock would inherit it held.
-os.register_at_fork(before=_before_fork, after_in_parent=_after_fork, after_in_child=_after_fork)
+os.register_at_fork(before=_before_fork, after_in_parent=_after_fork, after_in_child=_in_child)
 
 copyreg.pickle(GAN, _reduce)
 copyreg.pickle(VAE, _reduce)

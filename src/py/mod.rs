@@ -77,8 +77,16 @@ pub fn _before_fork(py: Python<'_>) {
     py.detach(crate::handle::before_fork)
 }
 
-/// `os.register_at_fork(after_in_parent=..., after_in_child=...)`.
+/// `os.register_at_fork(after_in_parent=...)`.
 #[pyfunction]
 pub fn _after_fork() {
     crate::handle::after_fork()
+}
+
+/// `os.register_at_fork(after_in_child=...)`, told whether torch had started CUDA before the
+/// fork.
+#[pyfunction]
+pub fn _after_fork_in_child(torch_started_cuda: bool) {
+    crate::handle::after_fork();
+    crate::device::after_fork_in_child(torch_started_cuda)
 }
