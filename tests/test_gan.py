@@ -22,6 +22,9 @@ LOSS_KEYS = {
 
 
 def small_gan(loss="bce", **kwargs):
+    # On the CPU: these tests reproduce rows exactly through save and load (test_cuda.py
+    # covers the GPU).
+    kwargs.setdefault("device", "cpu")
     return genaug.GAN(latent_dim=4, hidden=(32, 32), loss=loss, seed=0, lr=2e-3, **kwargs)
 
 

@@ -64,7 +64,7 @@ def test_set_params_rejects_unknown_names_and_bad_values_and_changes_nothing(blo
 
 def test_loaded_and_unpickled_models_report_their_parameters(blobs, tmp_path):
     x, y = blobs
-    model = genaug.VAE(latent_dim=3, hidden=(16, 8), beta=2.0, seed=5)
+    model = genaug.VAE(latent_dim=3, hidden=(16, 8), beta=2.0, device="cpu", seed=5)
     model.fit(x, y, epochs=1, progress=False)
     model.save(tmp_path / "m.safetensors")
     for loaded in [genaug.load(tmp_path / "m.safetensors"), pickle.loads(pickle.dumps(model))]:
@@ -101,7 +101,8 @@ def test_repr_says_what_the_model_is(blobs):
     model.fit(x, y, epochs=3, progress=False)
     text = repr(model)
     assert text.startswith("VAE(latent_dim=2, hidden=(8,))\n")
-    for fact in ["3 epochs", "70 rows of shape (5,), float64", "classes: [0, 1, 2]", "mlp", "cpu"]:
+    facts = ["3 epochs", "70 rows of shape (5,), float64", "classes: [0, 1, 2]", "mlp"]
+    for fact in [*facts, f"device: {model.device}"]:
         assert fact in text
     html = model._repr_html_()
     assert html.startswith("<div>") and "<table>" in html and "70 rows of shape (5,)" in html

@@ -8,13 +8,14 @@ import genaug
 import numpy as np
 import pytest
 
+# On the CPU: these reproduce runs exactly through save and load (test_cuda.py covers the GPU).
 MODELS = {
-    "vae": lambda: genaug.VAE(latent_dim=2, hidden=(16,), seed=3),
-    "gan-bce": lambda: genaug.GAN(latent_dim=4, hidden=(16,), seed=3),
+    "vae": lambda: genaug.VAE(latent_dim=2, hidden=(16,), device="cpu", seed=3),
+    "gan-bce": lambda: genaug.GAN(latent_dim=4, hidden=(16,), device="cpu", seed=3),
     # 56 training rows in batches of 16 make 4 batches an epoch, not a multiple of n_critic:
     # the generator's pace crosses epochs.
     "gan-wgan-gp": lambda: genaug.GAN(
-        latent_dim=4, hidden=(16,), loss="wgan-gp", n_critic=3, seed=3
+        latent_dim=4, hidden=(16,), loss="wgan-gp", n_critic=3, device="cpu", seed=3
     ),
 }
 
@@ -49,7 +50,7 @@ def test_resume_continues_early_stopping(blobs):
     x, y = blobs
 
     def vae():
-        return genaug.VAE(latent_dim=2, hidden=(64, 64), seed=0)
+        return genaug.VAE(latent_dim=2, hidden=(64, 64), device="cpu", seed=0)
 
     fit = {"batch_size": 16, "lr": 1e-2, "validation": 0.3, "patience": 3, "progress": False}
     straight = vae().fit(x, y, epochs=300, **fit)

@@ -11,20 +11,25 @@ from genaug.torch import AugmentCollate, AugmentedDataset
 from torch.utils.data import DataLoader, TensorDataset
 
 # (workers, start method): the main process, forked workers, spawned workers (which unpickle
-# the dataset or collate function, model included).
+# the dataset or collate function, model included). Models are on the CPU: forked workers
+# cannot use a GPU the parent started (test_cuda.py checks what genaug says then).
 WORKERS = [(0, None), (2, "fork"), (2, "spawn")]
 
 
 @pytest.fixture
 def cvae(blobs):
     x, y = blobs
-    return genaug.VAE(latent_dim=2, hidden=(16,), seed=0).fit(x, y, epochs=3, progress=False)
+    return genaug.VAE(latent_dim=2, hidden=(16,), device="cpu", seed=0).fit(
+        x, y, epochs=3, progress=False
+    )
 
 
 @pytest.fixture
 def vae(blobs):
     x, _ = blobs
-    return genaug.VAE(latent_dim=2, hidden=(16,), seed=0).fit(x, epochs=3, progress=False)
+    return genaug.VAE(latent_dim=2, hidden=(16,), device="cpu", seed=0).fit(
+        x, epochs=3, progress=False
+    )
 
 
 @pytest.fixture
@@ -156,7 +161,7 @@ def test_numpy_items_keep_their_types_and_shapes():
     rng = np.random.default_rng(1)
     images = rng.integers(0, 256, size=(30, 1, 4, 4), dtype=np.uint8)
     labels = np.repeat([3, 7], [20, 10])
-    gan = genaug.GAN(latent_dim=2, hidden=(8,), seed=0)
+    gan = genaug.GAN(latent_dim=2, hidden=(8,), device="cpu", seed=0)
     gan.fit(images.reshape(30, 16), labels, epochs=2, progress=False)
     base = [(images[i], np.int64(labels[i])) for i in range(30)]
     dataset = AugmentedDataset(base, gan, balance=True, mode="fresh")

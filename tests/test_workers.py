@@ -14,8 +14,12 @@ from torch.utils.data import DataLoader, TensorDataset
 
 @pytest.fixture
 def cvae(blobs):
+    # On the CPU, like every model here: pools fork, and a forked child cannot use a GPU the
+    # parent started (test_cuda.py checks that case).
     x, y = blobs
-    return genaug.VAE(latent_dim=2, hidden=(16,), seed=0).fit(x, y, epochs=5, progress=False)
+    return genaug.VAE(latent_dim=2, hidden=(16,), device="cpu", seed=0).fit(
+        x, y, epochs=5, progress=False
+    )
 
 
 def fit_and_sample(model, x, y):
@@ -30,12 +34,14 @@ def sample_in_worker(model, seed):
 
 def test_process_pool_gets_fitted_and_unfitted_models(blobs, cvae):
     x, y = blobs
-    unfitted = genaug.GAN(latent_dim=4, hidden=(16,), seed=1)
+    unfitted = genaug.GAN(latent_dim=4, hidden=(16,), device="cpu", seed=1)
     with ProcessPoolExecutor(2) as pool:
         remote = pool.submit(fit_and_sample, unfitted, x, y)
         samples = list(pool.map(sample_in_worker, [cvae, cvae], [0, 1]))
         sampled, fitted_bytes = remote.result()
-    local = genaug.GAN(latent_dim=4, hidden=(16,), seed=1).fit(x, y, epochs=3, progress=False)
+    local = genaug.GAN(latent_dim=4, hidden=(16,), device="cpu", seed=1).fit(
+        x, y, epochs=3, progress=False
+    )
     assert np.array_equal(sampled, local.sample(6, y=1, seed=5))
     assert np.array_equal(
         genaug.from_bytes(fitted_bytes).sample(3, y=0, seed=2), local.sample(3, y=0, seed=2)
@@ -72,7 +78,9 @@ def test_dataloader_workers_balance_each_batch(blobs, cvae):
 
 def test_dataloader_workers_draw_different_rows(blobs):
     x, _ = blobs
-    vae = genaug.VAE(latent_dim=2, hidden=(16,), seed=0).fit(x, epochs=3, progress=False)
+    vae = genaug.VAE(latent_dim=2, hidden=(16,), device="cpu", seed=0).fit(
+        x, epochs=3, progress=False
+    )
     dataset = TensorDataset(torch.tensor(x))
     batches = [b for (b,) in spawn_loader(dataset, AugmentCollate(vae, 10), 35)]
     assert [tuple(b.shape) for b in batches] == [(45, 5), (45, 5)]
@@ -84,7 +92,9 @@ def test_dataloader_workers_draw_different_rows(blobs):
 
 def test_collate_in_the_main_process(blobs):
     x, _ = blobs
-    vae = genaug.VAE(latent_dim=2, hidden=(16,), seed=0).fit(x, epochs=2, progress=False)
+    vae = genaug.VAE(latent_dim=2, hidden=(16,), device="cpu", seed=0).fit(
+        x, epochs=2, progress=False
+    )
     collate = AugmentCollate(vae, 4, collate_fn=lambda items: torch.stack(items))
     loader = DataLoader(torch.tensor(x), batch_size=10, collate_fn=collate)
     torch.manual_seed(0)
