@@ -24,20 +24,23 @@ cancel), the reference's from its epochs after the first two. Each figure is the
 ``--repeats`` runs, genaug and the reference interleaved so that both see the same machine load.
 Peak memory is each workload run alone in a child process: how far its resident memory
 rises above the level after the imports (Linux only). The VAE's achieved GFLOP/s (its step's
-multiply-adds: 3 x 2 x 64 x 175,104 = 67.2 MFLOP for forward and backward) stands beside a
-roofline measured in the same run: one thread's (or two threads') rate on a 64x256 by 256x256
-matrix product, the VAE's largest.
+multiply-adds: 3 x 2 x 64 x 175,104 = 67.2 MFLOP for forward and backward at batch 64) stands
+beside a roofline measured in the same run: one thread's (or two threads') rate on a batch x
+256 by 256x256 matrix product, the VAE's largest.
 
 ``--scaling`` instead measures a default VAE on a random 64-column float32 table: seconds per
 epoch at 1,000, 10,000 and 100,000 rows, ``sample(n)``'s rate and memory for n up to
 10,000,000, and the memory of a fit on 1,000,000 rows.
 
 ``--device cuda`` runs both sides on the GPU (timings synchronise the device; the memory
-column is then each child's peak of torch's CUDA allocator, which genaug's allocations share).
+column is then each child's peak of torch's CUDA allocator, which genaug's allocations share),
+and adds the reference with whole-step CUDA graph capture for the training workloads (each
+step, or a GAN's critic and generator steps together, captured once and replayed; full
+batches only). ``--batch`` sets the training batch size (default 64).
 
 Run: ``python benchmarks/run.py [--threads 1 2] [--repeats 3] [--workloads vae ...]
-[--device cpu|cuda] [--no-memory] [--scaling]``. Prints Markdown tables; ratio > 1 means genaug
-is faster.
+[--device cpu|cuda] [--batch 64] [--no-memory] [--scaling]``. Prints Markdown tables; ratio > 1
+means genaug is faster.
 """
 
 from __future__ import annotations
@@ -69,7 +72,8 @@ EPOCHS = {"vae": (4, 24), "gan-bce": (4, 16), "gan-wgan-gp": (4, 14), "dcgan": (
 WORKLOADS = [*EPOCHS, "sample-vae", "sample-gan"]
 # Where both sides run: "cpu" or "cuda" (set from --device).
 DEVICE = "cpu"
-VAE_STEP_FLOP = 3 * 2 * BATCH * (74 * 256 + 256 * 256 + 256 * 16 + 18 * 256 + 256 * 256 + 256 * 64)
+# Multiply-adds of one row through the VAE's layers (forward; backward is twice that).
+VAE_ROW_MACS = 74 * 256 + 256 * 256 + 256 * 16 + 18 * 256 + 256 * 256 + 256 * 64
 
 
 def sync() -> None:
@@ -149,7 +153,7 @@ class TorchGan:
     """The conditional GAN's training loop: a discriminator step on every batch, a generator
     step every `n_critic` batches followed by the generator's moving average."""
 
-    def __init__(self, workload: str, width: int, classes: int) -> None:
+    def __init__(self, workload: str, width: int, classes: int, capturable: bool = False) -> None:
         self.wgan = workload == "gan-wgan-gp"
         self.conv = workload == "dcgan"
         self.latent = DCGAN_LATENT if self.conv else GAN_LATENT
@@ -164,8 +168,9 @@ class TorchGan:
         self.d.to(DEVICE)
         self.average = [p.detach().clone() for p in self.g.parameters()]
         betas = (0.5, 0.9) if self.wgan else (0.5, 0.999)
-        self.g_opt = torch.optim.Adam(self.g.parameters(), lr=2e-4, betas=betas)
-        self.d_opt = torch.optim.Adam(self.d.parameters(), lr=2e-4, betas=betas)
+        opts = {"lr": 2e-4, "betas": betas, "capturable": capturable}
+        self.g_opt = torch.optim.Adam(self.g.parameters(), **opts)
+        self.d_opt = torch.optim.Adam(self.d.parameters(), **opts)
         self.n_critic, self.steps = (2 if self.wgan else 1), 0
 
     def generate(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
@@ -212,8 +217,9 @@ class TorchGan:
                     average.lerp_(live, 1 - decay)
 
 
-def torch_epoch_seconds(workload: str, epochs: int) -> tuple[float, object]:
-    """The median seconds of the reference's epochs after the first two, and its model."""
+def torch_epoch_seconds(workload: str, epochs: int, graphed: bool = False) -> tuple[float, object]:
+    """The median seconds of the reference's epochs after the first two, and its model.
+    `graphed` (CUDA only) replays each step from a CUDA graph instead: see `graphed_epochs`."""
     x, y = digits(workload == "dcgan")
     if workload == "dcgan":
         data = torch.tensor(x.reshape(len(x), -1) / 255.0, dtype=torch.float32)
@@ -224,7 +230,7 @@ def torch_epoch_seconds(workload: str, epochs: int) -> tuple[float, object]:
     onehot = F.one_hot(torch.tensor(y), 10).float().to(DEVICE)
     if workload == "vae":
         vae = TorchVAE(data.shape[1], 10).to(DEVICE)
-        opt = torch.optim.Adam(vae.parameters(), lr=1e-3)
+        opt = torch.optim.Adam(vae.parameters(), lr=1e-3, capturable=graphed)
 
         def step(xb: torch.Tensor, cb: torch.Tensor) -> None:
             loss = vae.loss(xb, cb)
@@ -234,8 +240,11 @@ def torch_epoch_seconds(workload: str, epochs: int) -> tuple[float, object]:
 
         model: object = vae
     else:
-        gan = TorchGan(workload, data.shape[1], 10)
+        gan = TorchGan(workload, data.shape[1], 10, capturable=graphed)
         step, model = gan.step, gan
+    if graphed:
+        group = 1 if workload == "vae" else gan.n_critic
+        return graphed_epochs(step, data, onehot, epochs, group), model
     seconds = []
     for _ in range(epochs):
         sync()
@@ -247,6 +256,50 @@ def torch_epoch_seconds(workload: str, epochs: int) -> tuple[float, object]:
         sync()
         seconds.append(time.perf_counter() - started)
     return statistics.median(seconds[2:]), model
+
+
+def graphed_epochs(
+    step: Callable[[torch.Tensor, torch.Tensor], None],
+    data: torch.Tensor,
+    onehot: torch.Tensor,
+    epochs: int,
+    group: int,
+) -> float:
+    """The reference with whole-step CUDA graph capture: `group` consecutive steps (a GAN's
+    critic steps and its generator step) captured once on static batches, then replayed with
+    each epoch's batches copied in. Only whole groups of full batches run (the partial batch
+    is dropped), so the result is seconds per step, not per epoch. Values fixed at capture
+    (the moving average's decay) stay fixed: the same work, not the same schedule."""
+    rows = BATCH * group
+    static_x, static_c = data[:rows].clone(), onehot[:rows].clone()
+
+    def steps() -> None:
+        for k in range(group):
+            step(static_x[k * BATCH : (k + 1) * BATCH], static_c[k * BATCH : (k + 1) * BATCH])
+
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):  # warm-up outside the graph, as capture requires
+        for _ in range(3):
+            steps()
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        steps()
+    seconds = []
+    whole = len(data) // rows * rows
+    for _ in range(epochs):
+        sync()
+        started = time.perf_counter()
+        order = torch.randperm(len(data), device=DEVICE)
+        for start in range(0, whole, rows):
+            idx = order[start : start + rows]
+            static_x.copy_(data[idx])
+            static_c.copy_(onehot[idx])
+            graph.replay()
+        sync()
+        seconds.append(time.perf_counter() - started)
+    return statistics.median(seconds[2:]) / (whole // BATCH)
 
 
 def torch_sample_seconds(workload: str, model: object) -> float:
@@ -334,7 +387,10 @@ def run_once(workload: str, impl: str) -> float:
         return torch_sample_seconds(workload, ref) / SAMPLES
     if impl == "genaug":
         return genaug_epoch_seconds(workload)[0] / batches
-    return torch_epoch_seconds(workload, EPOCHS[workload][1] - EPOCHS[workload][0] + 2)[0] / batches
+    epochs = EPOCHS[workload][1] - EPOCHS[workload][0] + 2
+    if impl == "torch-graph":  # already per step
+        return torch_epoch_seconds(workload, epochs, graphed=True)[0]
+    return torch_epoch_seconds(workload, epochs)[0] / batches
 
 
 def vm_kib(field: str) -> int:
@@ -356,6 +412,8 @@ def peak_rss_mib(workload: str, impl: str, threads: int) -> float:
             str(threads),
             "--device",
             DEVICE,
+            "--batch",
+            str(BATCH),
         ],
         check=True,
         capture_output=True,
@@ -426,19 +484,20 @@ def scaling() -> None:
 
 
 def main() -> None:
+    global DEVICE, BATCH
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workloads", nargs="+", default=WORKLOADS, choices=WORKLOADS)
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument("--batch", type=int, default=BATCH, help="training batch size")
     parser.add_argument(
         "--scaling", action="store_true", help="time and memory against rows (instead)"
     )
     parser.add_argument("--child", nargs=2, metavar=("WORKLOAD", "IMPL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    global DEVICE
-    DEVICE = args.device
+    DEVICE, BATCH = args.device, args.batch
     if DEVICE == "cuda" and not torch.cuda.is_available():
         sys.exit("--device cuda: no CUDA device is visible to torch")
     if args.child:
@@ -459,11 +518,18 @@ def main() -> None:
         scaling()
         return
     where = torch.cuda.get_device_name() if DEVICE == "cuda" else "CPU"
-    print(f"genaug vs plain PyTorch {torch.__version__} (eager), {where}, median of {args.repeats}")
+    print(
+        f"genaug vs plain PyTorch {torch.__version__} (eager), {where}, batch {BATCH}, "
+        f"median of {args.repeats}"
+    )
     print()
     memory_kind = "peak GPU memory" if DEVICE == "cuda" else "peak RSS rise"
-    print(f"| workload | threads | genaug | PyTorch | ratio | {memory_kind} genaug / PyTorch |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    # On CUDA, also the reference with whole-step CUDA graph capture (training workloads).
+    graphs = DEVICE == "cuda"
+    extra = " PyTorch, CUDA graph | ratio to it |" if graphs else ""
+    head = f"| workload | threads | genaug | PyTorch | ratio | {memory_kind} genaug / PyTorch |"
+    print(head + extra)
+    print("| --- | --- | --- | --- | --- | --- |" + (" --- | --- |" if graphs else ""))
     for threads in args.threads:
         torch.set_num_threads(threads)
         for workload in args.workloads:
@@ -477,19 +543,30 @@ def main() -> None:
             if not args.no_memory:
                 mems = [peak_rss_mib(workload, impl, threads) for impl in times]
                 memory = f"{mems[0]:.0f} / {mems[1]:.0f} MiB"
+            graph_cells = ""
+            if graphs:
+                graph_cells = " - | - |"
+                if not workload.startswith("sample-"):
+                    try:
+                        gt = statistics.median(
+                            run_once(workload, "torch-graph") for _ in range(args.repeats)
+                        )
+                        graph_cells = f" {1 / gt:,.0f} {unit} | {gt / g:.2f}x |"
+                    except Exception as e:  # a capture that fails is reported, not fatal
+                        graph_cells = f" failed: {type(e).__name__}: {str(e)[:80]} | - |"
             print(
                 f"| {workload} | {threads} | {1 / g:,.0f} {unit} | {1 / t:,.0f} {unit} "
-                f"| {t / g:.2f}x | {memory} |",
+                f"| {t / g:.2f}x | {memory} |{graph_cells}",
                 flush=True,
             )
             if workload == "vae":
                 vae_step = g
         if "vae" in args.workloads:
             roof = roofline_gflops()
-            achieved = VAE_STEP_FLOP / vae_step / 1e9
+            achieved = 3 * 2 * BATCH * VAE_ROW_MACS / vae_step / 1e9
             print(
                 f"| vae GFLOP/s vs roofline | {threads} | {achieved:.1f} | roofline "
-                f"{roof:.1f} (64x256 @ 256x256) | {roof / achieved:.2f}x below | |",
+                f"{roof:.1f} ({BATCH}x256 @ 256x256) | {roof / achieved:.2f}x below | |",
                 flush=True,
             )
 
