@@ -5,6 +5,9 @@
 # Where the package index cannot be reached but a Python with a CUDA build of torch is there,
 # build a wheel against that same torch version elsewhere (`maturin build --release` with it
 # installed) and pass it: GENAUG_WHEEL=path/to/genaug-*.whl PYTHON=python3 scripts/gpu-check.sh
+# tch binds libtorch 2.13 exactly: for another version, build with LIBTORCH pointing at that
+# torch package, LIBTORCH_BYPASS_VERSION_CHECK=1, and a local copy of torch-sys (a Cargo
+# [patch.crates-io]) whose generated C++ wrappers of operators that version lacks are emptied.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 if [ -n "${GENAUG_WHEEL:-}" ]; then
