@@ -186,8 +186,32 @@ pub fn to_bytes<N: Network>(model: &Model<N>, include_optimizer: bool) -> Result
         })
         .collect::<Result<Vec<_>, safetensors::SafeTensorError>>()
         .map_err(|e| Error::Checkpoint(format!("cannot encode checkpoint: {e}")))?;
-    safetensors::serialize(views, Some(metadata))
-        .map_err(|e| Error::Checkpoint(format!("cannot encode checkpoint: {e}")))
+    let bytes = safetensors::serialize(views, Some(metadata))
+        .map_err(|e| Error::Checkpoint(format!("cannot encode checkpoint: {e}")))?;
+    with_sorted_header(&bytes)
+}
+
+/// `bytes` with the safetensors header's keys in sorted order: safetensors writes the metadata
+/// map in a random order, and the same model should give the same bytes (files, pickles and
+/// the hashes that tell them apart). serde_json's map is sorted (its `preserve_order` feature
+/// is off).
+fn with_sorted_header(bytes: &[u8]) -> Result<Vec<u8>> {
+    let broken = || Error::Internal("safetensors wrote a header it cannot have".into());
+    let size = bytes
+        .get(..8)
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map(|b| u64::from_le_bytes(b) as usize)
+        .ok_or_else(broken)?;
+    let (header, data) = bytes[8..].split_at_checked(size).ok_or_else(broken)?;
+    let header: serde_json::Value = serde_json::from_slice(header).map_err(|_| broken())?;
+    let mut text = serde_json::to_vec(&header).map_err(|_| broken())?;
+    // safetensors keeps the data 8-byte aligned by padding the header with spaces.
+    text.resize(text.len().next_multiple_of(8), b' ');
+    let mut out = Vec::with_capacity(8 + text.len() + data.len());
+    out.extend_from_slice(&(text.len() as u64).to_le_bytes());
+    out.extend_from_slice(&text);
+    out.extend_from_slice(data);
+    Ok(out)
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder and an atomic rename.

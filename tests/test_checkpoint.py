@@ -121,6 +121,13 @@ def test_failed_save_keeps_the_existing_file(cvae, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]
 
 
+def test_the_same_model_gives_the_same_bytes(cvae):
+    data = cvae.to_bytes()
+    assert cvae.to_bytes() == data
+    assert genaug.from_bytes(data).to_bytes() == data
+    assert pickle.loads(pickle.dumps(cvae)).to_bytes() == data
+
+
 def test_pickle_and_deepcopy(cvae):
     for clone in (pickle.loads(pickle.dumps(cvae)), copy.deepcopy(cvae)):
         np.testing.assert_array_equal(clone.sample(4, y=2, seed=1), cvae.sample(4, y=2, seed=1))
