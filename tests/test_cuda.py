@@ -146,21 +146,19 @@ def test_forked_workers_cannot_use_the_gpu_and_say_so():
     assert device == auto == "cpu"
     np.testing.assert_allclose(rows_there, model.sample(6, y=1, seed=2), rtol=1e-4, atol=1e-5)
     # A forked DataLoader worker inherits the GPU model itself: a DeviceError says what to do.
+    with pytest.raises(genaug.DeviceError, match="spawn"):
+        first_batch(model, x, y, "fork")
+    xb, yb = first_batch(model, x, y, "spawn")
+    assert len(xb) == len(yb) >= 16
+
+
+def first_batch(model, x, y, context):
+    """The first balanced batch of `x`, `y` from one DataLoader worker started by `context`."""
     loader = DataLoader(
         TensorDataset(torch.tensor(x), torch.tensor(y)),
         batch_size=16,
         num_workers=1,
-        multiprocessing_context="fork",
+        multiprocessing_context=context,
         collate_fn=AugmentCollate(model, strategy="balance"),
     )
-    with pytest.raises(genaug.DeviceError, match="spawn"):
-        next(iter(loader))
-    spawned = DataLoader(
-        TensorDataset(torch.tensor(x), torch.tensor(y)),
-        batch_size=16,
-        num_workers=1,
-        multiprocessing_context="spawn",
-        collate_fn=AugmentCollate(model, strategy="balance"),
-    )
-    xb, yb = next(iter(spawned))
-    assert len(xb) == len(yb) >= 16
+    return next(iter(loader))
