@@ -245,17 +245,27 @@ def torch_epoch_seconds(workload: str, epochs: int, graphed: bool = False) -> tu
     if graphed:
         group = 1 if workload == "vae" else gan.n_critic
         return graphed_epochs(step, data, onehot, epochs, group), model
+    seconds = timed_epochs(
+        epochs, len(data), len(data), BATCH, lambda idx: step(data[idx], onehot[idx])
+    )
+    return seconds, model
+
+
+def timed_epochs(
+    epochs: int, n: int, stop: int, rows: int, run: Callable[[torch.Tensor], None]
+) -> float:
+    """The median seconds of `epochs` epochs after the first two, each running `run` on the
+    indices of a shuffle of `n` rows, `rows` at a time, up to row `stop`."""
     seconds = []
     for _ in range(epochs):
         sync()
         started = time.perf_counter()
-        order = torch.randperm(len(data), device=DEVICE)
-        for start in range(0, len(data), BATCH):
-            idx = order[start : start + BATCH]
-            step(data[idx], onehot[idx])
+        order = torch.randperm(n, device=DEVICE)
+        for start in range(0, stop, rows):
+            run(order[start : start + rows])
         sync()
         seconds.append(time.perf_counter() - started)
-    return statistics.median(seconds[2:]), model
+    return statistics.median(seconds[2:])
 
 
 def graphed_epochs(
@@ -286,20 +296,14 @@ def graphed_epochs(
     graph = torch.cuda.CUDAGraph()
     with torch.cuda.graph(graph):
         steps()
-    seconds = []
+
+    def replay(idx: torch.Tensor) -> None:
+        static_x.copy_(data[idx])
+        static_c.copy_(onehot[idx])
+        graph.replay()
+
     whole = len(data) // rows * rows
-    for _ in range(epochs):
-        sync()
-        started = time.perf_counter()
-        order = torch.randperm(len(data), device=DEVICE)
-        for start in range(0, whole, rows):
-            idx = order[start : start + rows]
-            static_x.copy_(data[idx])
-            static_c.copy_(onehot[idx])
-            graph.replay()
-        sync()
-        seconds.append(time.perf_counter() - started)
-    return statistics.median(seconds[2:]) / (whole // BATCH)
+    return timed_epochs(epochs, len(data), whole, rows, replay) / (whole // BATCH)
 
 
 def torch_sample_seconds(workload: str, model: object) -> float:
