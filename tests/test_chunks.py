@@ -82,6 +82,15 @@ def test_dataframe_models_keep_their_columns_and_dtypes():
     assert chunk["kind"].tolist() == ["c"] * 5 and list(chunk.index) == list(range(20, 25))
     with pytest.raises(genaug.ParameterError, match="fitted on a DataFrame"):
         chunks.plan(model, 5, seed=0, y="a", columns=["x"])
+    # Without y: whole rows, each chunk the model's own sample(n) with the chunk's seed.
+    whole = chunks.plan(model, 25, seed=3, rows_per_chunk=10)
+    assert whole.labels is None and whole.count == 3
+    last = whole.columns_of(model, 2)
+    expected = model.sample(5, seed=whole.seed_of(2)).set_axis(range(20, 25))
+    pd.testing.assert_frame_equal(last, expected)
+    shares = frame["kind"].value_counts()
+    drawn = whole.columns_of(model, 0)["kind"].value_counts()
+    assert drawn.sum() == 10 and (abs(drawn - 10 * shares / 90) < 1).all()
 
 
 @pytest.mark.parametrize(

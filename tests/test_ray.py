@@ -93,6 +93,12 @@ def test_parquet_round_trip_keeps_a_dataframe_models_schema(tmp_path):
     assert back.dtypes.to_dict() == table.dtypes.to_dict()
     assert back["plan"].value_counts().to_dict() == {"plus": 300, "basic": 200}
     assert set(back["region"].cat.categories) == {"north", "south", "east"}
+    # Without y: whole rows, each chunk's labels in their training shares.
+    whole = gray.generate(model, 500, seed=1, rows_per_chunk=120).to_pandas()
+    counts = whole["plan"].value_counts()
+    assert len(whole) == 500 and counts.sum() == 500
+    expected = 500 * table["plan"].value_counts() / n
+    assert (abs(counts - expected) <= 5).all()  # within a row per chunk of the exact shares
 
 
 def test_images_are_one_tensor_column():

@@ -40,7 +40,8 @@ class ChunkPlan:
     n: int
     rows_per_chunk: int
     seed: int
-    #: ``(class, count)`` runs in row order, or one label per row; ``None``: unconditional.
+    #: ``(class, count)`` runs in row order, or one label per row; ``None``: the model draws
+    #: them (unconditional, or a table conditioned on a column: each chunk in training shares).
     labels: tuple[tuple[Any, int], ...] | np.ndarray | None
     #: Column names for a NumPy-fitted model's features (one column holding each sample's
     #: array for images and sequences); ``None`` for a DataFrame-fitted model.
@@ -162,9 +163,11 @@ def plan(
 ) -> ChunkPlan:
     """The chunks of a job of ``n`` rows from a fitted ``model``, checked against it.
 
-    - ``y`` (a conditional model, required there): one class for every row, ``{class: count}``
-      (rows grouped by class in the mapping's order; ``n`` may then be ``None``), or one class
-      per row.
+    - ``y`` (a conditional model): one class for every row, ``{class: count}`` (rows grouped by
+      class in the mapping's order; ``n`` may then be ``None``), or one class per row. Required
+      for a NumPy-fitted model; without it a table fitted with ``y="column"`` gives whole rows,
+      each chunk's labels in their training shares (largest remainder within the chunk, in an
+      order drawn with the chunk's seed), as its ``sample(n)`` does.
     - ``columns``: names for a NumPy-fitted model's features (default ``x0``, ``x1``, ...; for
       images and sequences, the one array column's name, default ``x``).
     - ``labels_column``: the label column's name for a NumPy-fitted conditional model
@@ -207,6 +210,10 @@ def _labels(model: GAN | VAE, n: Any, y: Any) -> tuple[int, Any]:
         return value
 
     if y is None:
+        if _checks.fitted_on_frame(model):
+            # A table's label column is one of its columns: each chunk is whole rows, its
+            # labels in their training shares, as the model's own sample(n) draws them.
+            return _check_n(n), None
         raise LabelError(
             f"this {type(model).__name__} was fitted with labels: pass y, one of the classes "
             f"{classes}, {{class: count}}, or one class per row"

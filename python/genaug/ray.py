@@ -51,7 +51,9 @@ def generate(
     DataFrame-fitted model's own (names and dtypes), otherwise ``x0``, ``x1``, ... (or one
     tensor column ``x`` for images and sequences; rename with ``columns``), then for a
     conditional model the labels (``labels_column``, default ``y``). ``y`` picks the classes:
-    one class, ``{class: count}`` (``n`` may be ``None``), or one class per row.
+    one class, ``{class: count}`` (``n`` may be ``None``), or one class per row; a table fitted
+    with ``y="column"`` may leave it out for whole rows, each chunk's labels in their training
+    shares.
 
     ``actors`` actors (default: as many as the cluster's CPUs allow while leaving one for the
     tasks that feed them) each hold ``num_cpus`` CPUs and ``num_gpus`` GPUs.
