@@ -103,6 +103,36 @@ def test_mixed_type_frame_keeps_columns_and_categories():
     pd.testing.assert_frame_equal(x_res.iloc[:n], frame)
 
 
+@pytest.mark.parametrize("mixed", [False, True])
+def test_missing_values_are_learnt_with_missing_model(mixed):
+    x, y = imbalanced()
+    x = x.copy()
+    x[::4, 1] = np.nan  # a quarter of the rows, of both classes
+    rows: np.ndarray | pd.DataFrame = x
+    if mixed:
+        colour = np.where(np.arange(len(x)) % 2 == 0, "red", "blue").astype(object)
+        colour[1::5] = None
+        rows = pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "colour": colour})
+    before = rows.copy()
+    # Refused by default: by scikit-learn's input check for arrays, by the model for frames.
+    with pytest.raises(ValueError, match="NaN"):
+        GenerativeOverSampler(small_vae(), **FAST).fit_resample(rows, y)
+    sampler = GenerativeOverSampler(small_vae(), missing="model", random_state=0, **FAST)
+    x_res, y_res = sampler.fit_resample(rows, y)
+    assert pd.Series(y_res).value_counts().to_dict() == {"common": 60, "rare": 60, "scarce": 60}
+    new = x_res[len(x) :]
+    b = new["b"] if mixed else new[:, 1]
+    assert 0 < np.isnan(np.asarray(b, dtype=float)).sum() < len(b)  # gaps, not only gaps
+    if mixed:
+        pd.testing.assert_frame_equal(rows, before)
+        pd.testing.assert_frame_equal(x_res.iloc[: len(x)], rows)
+        assert set(new["colour"].dropna()) <= {"red", "blue"}
+    else:
+        np.testing.assert_array_equal(x_res[: len(x)], x)
+        np.testing.assert_array_equal(rows, before)
+    assert sampler.__sklearn_tags__().input_tags.allow_nan
+
+
 def test_pipeline_with_cross_validation_in_place_of_smote():
     x, y = load_breast_cancer(return_X_y=True)
     # An imbalanced version: a third of the malignant cases.

@@ -8,7 +8,7 @@ model on ``(X, y)`` and returns ``X`` and ``y`` followed by generated rows of th
 from __future__ import annotations
 
 from numbers import Integral
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from imblearn.over_sampling.base import BaseOverSampler
@@ -16,7 +16,7 @@ from imblearn.utils import check_target_type
 from scipy import sparse
 from sklearn.base import clone
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
 from genaug._core import VAE
@@ -60,6 +60,10 @@ class GenerativeOverSampler(BaseOverSampler):  # type: ignore[misc]
         default to 0: results repeat unless the model's seed changes.
     epochs, batch_size : int, default=None
         ``fit``'s arguments; ``None`` lets the model choose (its training budget).
+    missing : {"error", "model"}, default="error"
+        ``fit``'s argument: ``"model"`` learns missing values (NaN, None, ``pd.NA``) column by
+        column, so rows with gaps need no imputation first, and generated rows have gaps at
+        each column's rate; ``"error"`` refuses them, as imbalanced-learn's samplers do.
     progress : bool, default=False
         Show a progress bar while the model trains.
 
@@ -78,6 +82,7 @@ class GenerativeOverSampler(BaseOverSampler):  # type: ignore[misc]
         "model": [None, HasMethods(["fit", "sample", "get_params"])],
         "epochs": [None, Interval(Integral, 1, None, closed="left")],
         "batch_size": [None, Interval(Integral, 1, None, closed="left")],
+        "missing": [StrOptions({"error", "model"})],
         "progress": ["boolean"],
     }
 
@@ -89,6 +94,7 @@ class GenerativeOverSampler(BaseOverSampler):  # type: ignore[misc]
         random_state: Any = None,
         epochs: int | None = None,
         batch_size: int | None = None,
+        missing: Literal["error", "model"] = "error",
         progress: bool = False,
     ) -> None:
         super().__init__(sampling_strategy=sampling_strategy)
@@ -96,6 +102,7 @@ class GenerativeOverSampler(BaseOverSampler):  # type: ignore[misc]
         self.random_state = random_state
         self.epochs = epochs
         self.batch_size = batch_size
+        self.missing = missing
         self.progress = progress
 
     def _check_X_y(self, X: Any, y: Any, accept_sparse: Any = None) -> Any:
@@ -105,7 +112,10 @@ class GenerativeOverSampler(BaseOverSampler):  # type: ignore[misc]
             # would turn a mixed-type frame into an object array.
             validate_data(self, X=X, y=y, reset=True, skip_check_array=True)
             return X, np.asarray(y), binarize_y
-        X, y = validate_data(self, X=X, y=y, reset=True, accept_sparse=["csr", "csc"])
+        finite = "allow-nan" if self.missing == "model" else True
+        X, y = validate_data(
+            self, X=X, y=y, reset=True, accept_sparse=["csr", "csc"], ensure_all_finite=finite
+        )
         return X, y, binarize_y
 
     def _fit_resample(self, X: Any, y: np.ndarray) -> tuple[Any, np.ndarray]:
@@ -119,7 +129,12 @@ class GenerativeOverSampler(BaseOverSampler):  # type: ignore[misc]
         is_sparse = sparse.issparse(X)
         rows = X.toarray() if is_sparse else X
         model.fit(
-            rows, codes, epochs=self.epochs, batch_size=self.batch_size, progress=self.progress
+            rows,
+            codes,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            missing=self.missing,
+            progress=self.progress,
         )
         self.model_ = model
 
@@ -146,5 +161,5 @@ class GenerativeOverSampler(BaseOverSampler):  # type: ignore[misc]
         tags.input_tags.sparse = True
         tags.input_tags.dataframe = True
         tags.input_tags.string = False
-        tags.input_tags.allow_nan = False
+        tags.input_tags.allow_nan = self.missing == "model"
         return tags
