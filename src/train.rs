@@ -116,9 +116,16 @@ pub trait Trainable {
         Ok(())
     }
 
-    /// Called at the end of every `fit` that trained, with the final weights in place.
-    fn end_fit(&mut self, _rows: &Rows) -> Result<()> {
+    /// Called at the end of every `fit` that trained, with the final weights in place. Long
+    /// work here calls `check` between its chunks, so that Ctrl-C stops it; on its error the
+    /// model must be left as a fit interrupted during training leaves it.
+    fn end_fit(&mut self, _rows: &Rows, _check: &mut dyn FnMut() -> Result<()>) -> Result<()> {
         Ok(())
+    }
+
+    /// Whether the last fit that trained finished [`Trainable::end_fit`].
+    fn ended(&self) -> Result<bool> {
+        Ok(true)
     }
 
     /// What to add to an epoch's mean figures: the parts of a loss that no weight affects (a
@@ -333,6 +340,12 @@ pub fn fit<M: Trainable>(
     let batch_size = plan.batch_size;
     let done = history.len();
     if done >= planned || (holdout.is_some() && run.out_of_patience(options.patience, done)) {
+        // Nothing to train, but a fit stopped in its end work still owes it.
+        if done > 0 && !model.ended()? {
+            return with_seed(derive(run.seed, seed_part::END), || {
+                model.end_fit(rows, &mut || monitor.between_batches())
+            });
+        }
         return Ok(());
     }
     monitor.begin(planned, done)?;
@@ -409,7 +422,9 @@ pub fn fit<M: Trainable>(
             restore_weights(model.var_store(), &best.weights)?;
         }
     }
-    with_seed(derive(run.seed, seed_part::END), || model.end_fit(rows))
+    with_seed(derive(run.seed, seed_part::END), || {
+        model.end_fit(rows, &mut || monitor.between_batches())
+    })
 }
 
 /// Patience needs held-out rows to watch.

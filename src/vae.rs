@@ -493,7 +493,7 @@ impl Vae {
 
     /// Sets the outlier threshold: the `contamination` quantile of the training rows'
     /// log-likelihoods (of at most [`THRESHOLD_ROWS`] evenly spaced ones).
-    fn set_offset(&mut self, rows: &Rows) -> Result<()> {
+    fn set_offset(&mut self, rows: &Rows, check: &mut dyn FnMut() -> Result<()>) -> Result<()> {
         let _guard = tch::no_grad_guard();
         let n = rows.len();
         let picked = if n > THRESHOLD_ROWS {
@@ -509,6 +509,7 @@ impl Vae {
         let mut values = Vec::new();
         let mut start = 0;
         while start < picked.len() {
+            check()?;
             let size = chunk.min(picked.len() - start);
             let part = picked.slice(start, size)?;
             values.push(self.log_likelihood(&part.x, part.classes.as_ref(), &draws)?);
@@ -520,12 +521,20 @@ impl Vae {
         Ok(())
     }
 
+    /// No outlier threshold and the N(0, I) prior: what a fit sets only once it has trained.
+    fn unset_fitted_ends(&mut self) -> Result<()> {
+        let _guard = tch::no_grad_guard();
+        let _ = self.offset.f_fill_(f64::NAN)?;
+        self.prior.reset()
+    }
+
     /// Fits [`LatentPrior`] to the posteriors of the training rows.
-    fn fit_prior(&mut self, rows: &Rows) -> Result<()> {
+    fn fit_prior(&mut self, rows: &Rows, check: &mut dyn FnMut() -> Result<()>) -> Result<()> {
         let _guard = tch::no_grad_guard();
         let mut moments = Moments::new(self.prior.groups(), self.latent_dim, self.vs.device())?;
         let mut start = 0;
         while start < rows.len() {
+            check()?;
             let size = HOLDOUT_CHUNK.min(rows.len() - start);
             let part = rows.slice(start, size)?;
             let (mean, logvar) = self.encode(&part.x, part.classes.as_ref(), false)?;
@@ -675,14 +684,22 @@ impl Trainable for Vae {
     }
 
     fn begin_fit(&mut self, _rows: &Rows) -> Result<()> {
-        let _guard = tch::no_grad_guard();
-        let _ = self.offset.f_fill_(f64::NAN)?;
-        self.prior.reset()
+        self.unset_fitted_ends()
     }
 
-    fn end_fit(&mut self, rows: &Rows) -> Result<()> {
-        self.set_offset(rows)?;
-        self.fit_prior(rows)
+    fn ended(&self) -> Result<bool> {
+        Ok(!self.offset()?.is_nan())
+    }
+
+    fn end_fit(&mut self, rows: &Rows, check: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+        let ended = self
+            .set_offset(rows, check)
+            .and_then(|()| self.fit_prior(rows, check));
+        if ended.is_err() {
+            // Stopped part way: as a fit stopped during training leaves the model.
+            self.unset_fitted_ends()?;
+        }
+        ended
     }
 
     /// The mean over the epoch's rows of their own entropy terms (minus the entropy of each
