@@ -342,9 +342,7 @@ pub fn fit<M: Trainable>(
     if done >= planned || (holdout.is_some() && run.out_of_patience(options.patience, done)) {
         // Nothing to train, but a fit stopped in its end work still owes it.
         if done > 0 && !model.ended()? {
-            return with_seed(derive(run.seed, seed_part::END), || {
-                model.end_fit(rows, &mut || monitor.between_batches())
-            });
+            return end_fit(model, rows, run.seed, monitor);
         }
         return Ok(());
     }
@@ -422,7 +420,17 @@ pub fn fit<M: Trainable>(
             restore_weights(model.var_store(), &best.weights)?;
         }
     }
-    with_seed(derive(run.seed, seed_part::END), || {
+    end_fit(model, rows, run.seed, monitor)
+}
+
+/// [`Trainable::end_fit`] with the run's end seed, stopped by what stops a minibatch.
+fn end_fit<M: Trainable>(
+    model: &mut M,
+    rows: &Rows,
+    seed: u64,
+    monitor: &mut dyn Monitor,
+) -> Result<()> {
+    with_seed(derive(seed, seed_part::END), || {
         model.end_fit(rows, &mut || monitor.between_batches())
     })
 }
