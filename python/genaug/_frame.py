@@ -6,7 +6,7 @@ objects) as the code of each value among the column's categories, and missing va
 How the frame looked (names, dtypes, categories, the conditioning column) is kept as a JSON
 "frame spec" inside the model, so that generated rows come back as a frame of the same form.
 
-pandas is imported only here, and this module only when a DataFrame is given.
+pandas is imported only here and in ``genaug._dtypes``, and only when a DataFrame is given.
 """
 
 from __future__ import annotations
@@ -17,11 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from genaug import _dtypes
+from genaug._dtypes import DISCRETE, INTEGRAL
 from genaug.exceptions import DataError, DataWarning, LabelError, ParameterError, ShapeError
 
-CONTINUOUS = "continuous"
-INTEGRAL = "integral"
-DISCRETE = "discrete"
 # A discrete column with at least this many values, and at least this share of the rows as
 # values, looks like an identifier (names, ids).
 IDENTIFIER_VALUES = 50
@@ -64,9 +63,8 @@ def _object_categories(name: str, column: Any) -> list[Any]:
 def _describe(name: str, column: Any) -> dict[str, Any]:
     """The spec of one column: its dtype, kind and (for discrete columns) categories."""
     pd = _pd()
-    types = pd.api.types
     dtype = column.dtype
-    entry: dict[str, Any] = {"name": name, "dtype": str(dtype)}
+    entry: dict[str, Any] = {"name": name, "dtype": str(dtype), **_dtypes.details(dtype)}
     if isinstance(dtype, pd.CategoricalDtype):
         try:
             entry["categories"] = [_plain(v) for v in dtype.categories]
@@ -77,21 +75,24 @@ def _describe(name: str, column: Any) -> dict[str, Any]:
             ) from e
         entry["ordered"] = bool(dtype.ordered)
         entry["kind"] = DISCRETE
-    elif types.is_bool_dtype(dtype):
-        entry["categories"] = [False, True]
-        entry["kind"] = DISCRETE
-    elif types.is_integer_dtype(dtype):
-        entry["kind"] = INTEGRAL
-    elif types.is_float_dtype(dtype):
-        entry["kind"] = CONTINUOUS
-    elif types.is_string_dtype(dtype) or types.is_object_dtype(dtype):
-        entry["categories"] = _object_categories(name, column)
-        entry["kind"] = DISCRETE
-    else:
+        return entry
+    kind = _dtypes.kind_of(dtype)
+    if kind is None or not _dtypes.rebuilds(entry):
+        hint = (
+            " (a pyarrow dictionary: make it .astype('category'))"
+            if "dictionary<" in str(dtype)
+            else ""
+        )
         raise DataError(
             f"column {name!r} has dtype {dtype}, which genaug does not model (it takes numbers, "
-            "booleans, categories and strings); convert it, or drop it"
+            f"booleans, categories and strings); convert it, or drop it{hint}"
         )
+    entry["kind"] = kind
+    if kind == DISCRETE:
+        if pd.api.types.is_bool_dtype(dtype):
+            entry["categories"] = [False, True]
+        else:
+            entry["categories"] = _object_categories(name, column)
     return entry
 
 
@@ -154,7 +155,7 @@ def _check_columns(frame: Any, spec: dict[str, Any], what: str) -> None:
         )
     for entry in spec["columns"]:
         dtype = str(frame[entry["name"]].dtype)
-        if dtype != entry["dtype"]:
+        if dtype != entry["dtype"] and not (_dtypes.holds_text(entry) and _dtypes.is_text(dtype)):
             raise ShapeError(
                 f"column {entry['name']!r} of {what} has dtype {dtype}, but the model was "
                 f"fitted on {entry['dtype']}"
@@ -313,10 +314,10 @@ def class_values(spec_json: str, codes: list[int]) -> list[Any]:
 def _column(entry: dict[str, Any], values: np.ndarray) -> Any:
     pd = _pd()
     missing = np.isnan(values)
-    dtype = entry["dtype"]
     if entry["kind"] == DISCRETE:
         cats = entry["categories"]
         picked = [None if gone else cats[int(v)] for v, gone in zip(values, missing, strict=True)]
+        dtype = entry["dtype"]
         if dtype == "category":
             kind = pd.CategoricalDtype(cats, ordered=entry.get("ordered", False))
             return pd.Series(picked, dtype=kind)
@@ -324,14 +325,16 @@ def _column(entry: dict[str, Any], values: np.ndarray) -> Any:
             return pd.Series(picked, dtype=bool)
         if dtype in ("bool", "object"):
             return pd.Series(picked, dtype=object)
-        return pd.Series(picked).astype(dtype)
-    if dtype.startswith(("Int", "UInt", "Float")):
-        series = pd.Series(values).astype("Float64")
-        return series.round().astype(dtype) if entry["kind"] == INTEGRAL else series.astype(dtype)
-    if missing.any():
+        return pd.Series(picked, dtype=object).astype(_dtypes.rebuilt(entry))
+    series = pd.Series(values)
+    if entry["kind"] == INTEGRAL:
+        series = series.round()
+    dtype = _dtypes.rebuilt(entry)
+    if missing.any() and isinstance(dtype, np.dtype) and dtype.kind in "iu":
         # NumPy integers cannot hold NaN: such a column comes back as float64.
-        return pd.Series(values)
-    return pd.Series(values).astype(dtype)
+        return series
+    # NaN becomes the dtype's own missing value (pd.NA for nullable and pyarrow dtypes).
+    return series.astype(dtype)
 
 
 def to_frame(values: np.ndarray, spec_json: str, labels: Any = None) -> Any:
@@ -362,6 +365,11 @@ def augmented(batch: Any, new_values: np.ndarray, spec_json: str, new_labels: An
     new.index = pd.RangeIndex(start, start + len(new))
     for name in new.columns:
         old, fresh = batch[name], new[name]
+        both_text = _dtypes.is_text(str(old.dtype)) and _dtypes.is_text(str(fresh.dtype))
+        if old.dtype != fresh.dtype and both_text:
+            # The batch's own text dtype, for its rows and the new ones.
+            new[name] = fresh.astype(old.dtype)
+            continue
         if isinstance(old.dtype, pd.CategoricalDtype) and old.dtype != fresh.dtype:
             # The batch's own categories (some perhaps unseen in training) and the model's.
             both = pd.api.types.union_categoricals([old, fresh], ignore_order=True).categories

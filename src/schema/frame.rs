@@ -15,13 +15,39 @@ const DTYPES: [&str; 26] = [
     "Float64", "bool", "boolean", "category", "object", "string", "str",
 ];
 
-#[derive(Deserialize)]
+/// Arrow types of pyarrow-backed columns `genaug._frame` writes: an `ArrowDtype`'s name is one
+/// of these followed by "[pyarrow]", and its `arrow` field the type itself.
+const ARROW_TYPES: [&str; 14] = [
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "halffloat",
+    "float",
+    "double",
+    "bool",
+    "string",
+    "large_string",
+];
+
+#[derive(Deserialize, Clone)]
 struct FrameColumn {
     name: String,
     dtype: String,
     kind: String,
     #[serde(default)]
     categories: Option<Vec<Value>>,
+    /// A pyarrow-backed column's arrow type.
+    #[serde(default)]
+    arrow: Option<String>,
+    /// A pandas string column's storage ("python" or "pyarrow") and missing value ("NA" or
+    /// "nan").
+    #[serde(default)]
+    string: Option<(String, String)>,
 }
 
 #[derive(Deserialize)]
@@ -44,8 +70,24 @@ fn bad(message: String) -> Error {
 
 /// Checks a column's dtype, kind and categories (plain JSON scalars, at least `needed` of them
 /// for a discrete column).
+/// Whether the column's dtype is one `genaug._frame` writes, with the details it writes for it.
+fn dtype_ok(column: &FrameColumn) -> bool {
+    let dtype = column.dtype.as_str();
+    let arrow_ok = match (&column.arrow, dtype.strip_suffix("[pyarrow]")) {
+        (Some(arrow), Some(named)) => arrow == named && ARROW_TYPES.contains(&named),
+        (None, _) => DTYPES.contains(&dtype),
+        (Some(_), None) => false,
+    };
+    let string_ok = column.string.as_ref().is_none_or(|(storage, na)| {
+        ["string", "str"].contains(&dtype)
+            && ["python", "pyarrow"].contains(&storage.as_str())
+            && ["NA", "nan"].contains(&na.as_str())
+    });
+    arrow_ok && string_ok
+}
+
 fn check_column(column: &FrameColumn, needed: usize) -> Result<()> {
-    if !DTYPES.contains(&column.dtype.as_str()) {
+    if !dtype_ok(column) {
         return Err(bad(format!(
             "column {:?} has dtype {:?}, which genaug does not write",
             column.name, column.dtype
@@ -114,15 +156,52 @@ pub fn check(frame: &str, schema: &Schema, classes: &[i64]) -> Result<()> {
                 return Err(bad("the label column does not fit the classes".into()));
             }
             let mut column = FrameColumn {
-                name: target.column.name.clone(),
-                dtype: target.column.dtype.clone(),
                 kind: "discrete".into(),
-                categories: target.column.categories.clone(),
+                ..target.column.clone()
             };
             if column.categories.is_none() {
                 column.categories = Some(Vec::new());
             }
             check_column(&column, needed)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn column(dtype: &str, arrow: Option<&str>, string: Option<(&str, &str)>) -> FrameColumn {
+        FrameColumn {
+            name: "x".into(),
+            dtype: dtype.into(),
+            kind: "continuous".into(),
+            categories: None,
+            arrow: arrow.map(Into::into),
+            string: string.map(|(a, b)| (a.into(), b.into())),
+        }
+    }
+
+    #[test]
+    fn pyarrow_dtypes_need_their_own_arrow_type() {
+        assert!(dtype_ok(&column("double[pyarrow]", Some("double"), None)));
+        assert!(dtype_ok(&column("string[pyarrow]", Some("string"), None)));
+        assert!(!dtype_ok(&column("double[pyarrow]", None, None)));
+        assert!(!dtype_ok(&column("double[pyarrow]", Some("int64"), None)));
+        assert!(!dtype_ok(&column("float64", Some("double"), None)));
+        assert!(!dtype_ok(&column(
+            "list<item: int64>[pyarrow]",
+            Some("list<item: int64>"),
+            None
+        )));
+    }
+
+    #[test]
+    fn string_details_only_on_string_dtypes() {
+        assert!(dtype_ok(&column("str", None, Some(("pyarrow", "nan")))));
+        assert!(dtype_ok(&column("string", None, Some(("python", "NA")))));
+        assert!(!dtype_ok(&column("string", None, Some(("rust", "NA")))));
+        assert!(!dtype_ok(&column("string", None, Some(("python", "None")))));
+        assert!(!dtype_ok(&column("float64", None, Some(("python", "NA")))));
     }
 }
