@@ -2,15 +2,20 @@
 nullable, pandas string (both storages, and pandas 3's default "str" kind) and pyarrow-backed
 columns, on pandas 2 and 3."""
 
+import json
 import pickle
+import re
 import sys
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 
 import genaug
 import numpy as np
 import pandas as pd
 import pytest
+from _helpers import with_metadata
+from genaug import _dtypes
 
 ROWS = 200
 WORDS = np.array(["a", "b", "c"])
@@ -44,6 +49,7 @@ def _strings(storage: str, nan: bool) -> Callable[[np.random.Generator], pd.Seri
 CASES: dict[str, Callable[[], Callable[[np.random.Generator], pd.Series]]] = {
     "float64": lambda: lambda r: pd.Series(r.normal(size=ROWS)),
     "float32": lambda: lambda r: pd.Series(r.normal(size=ROWS).astype(np.float32)),
+    "float16": lambda: lambda r: pd.Series(r.normal(size=ROWS).astype(np.float16)),
     "int64": lambda: lambda r: pd.Series(r.integers(0, 9, ROWS)),
     "int16": lambda: lambda r: pd.Series(r.integers(-3, 9, ROWS).astype(np.int16)),
     "Int64": lambda: lambda r: pd.Series(r.integers(0, 9, ROWS), dtype="Int64"),
@@ -162,3 +168,58 @@ def test_a_text_column_takes_a_batch_of_any_text_dtype(batch_case):
     # Other dtypes must still match training.
     with pytest.raises(genaug.ShapeError, match=r"'z' of batch has dtype float32"):
         model.augment(batch.astype({"z": np.float32}), 2)
+
+
+def test_the_dtypes_fit_writes_are_the_ones_checkpoints_take():
+    # Else a model could be fitted and saved, and then not load.
+    source = (Path(__file__).parents[1] / "src" / "schema" / "frame.rs").read_text()
+
+    def listed(name: str) -> list[str]:
+        found = re.search(rf"const {name}: \[&str; \d+\] = \[(.*?)\];", source, re.S)
+        assert found, name
+        return sorted(re.findall(r'"([^"]+)"', found.group(1)))
+
+    assert listed("DTYPES") == sorted(_dtypes.WRITTEN)
+    assert listed("ARROW_TYPES") == sorted(_dtypes.ARROW_TYPES)
+
+
+def _with_spec(blob: bytes, change: Callable[[dict], None]) -> bytes:
+    """A checkpoint with its frame spec changed."""
+
+    def edit(metadata: dict[str, str]) -> None:
+        record = json.loads(metadata["schema"])
+        spec = json.loads(record["frame"])
+        change(spec)
+        record["frame"] = json.dumps(spec)
+        metadata["schema"] = json.dumps(record)
+
+    return with_metadata(blob, edit)
+
+
+@pytest.mark.parametrize(
+    ("case", "change"),
+    [
+        ("int64[pyarrow]", {"kind": "continuous"}),
+        ("Int64", {"kind": "continuous"}),
+        ("bool[pyarrow]", {"categories": ["a", "b"]}),
+        ("string[python]", {"categories": [1, 2, 3]}),
+        ("string[python]", {"string": ["arrow", "NA"]}),
+        ("double[pyarrow]", {"arrow": "int64"}),
+    ],
+)
+def test_a_checkpoint_whose_spec_contradicts_its_dtype_is_refused(case, change):
+    model = genaug.VAE(seed=0).fit(_frame(case, gaps=False), epochs=1, progress=False)
+    blob = _with_spec(model.to_bytes(), lambda spec: spec["columns"][0].update(change))
+    with pytest.raises(genaug.CheckpointError, match='frame spec: column "x"'):
+        genaug.from_bytes(blob)
+
+
+def test_a_str_column_saved_without_string_details_keeps_its_gaps():
+    # Checkpoints written before the spec kept a string's details name pandas 3's "str" only.
+    frame = _frame("str (pyarrow)", gaps=True)
+    assert str(frame["x"].dtype) == "str"
+    model = genaug.VAE(seed=0).fit(frame, epochs=3, progress=False, missing="model")
+    blob = _with_spec(model.to_bytes(), lambda spec: spec["columns"][0].pop("string"))
+    out = genaug.from_bytes(blob).sample(300, seed=1)["x"]
+    assert 0 < out.isna().mean() < 1
+    assert set(out.dropna()) <= set(WORDS)

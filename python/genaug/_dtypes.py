@@ -17,6 +17,20 @@ CONTINUOUS = "continuous"
 INTEGRAL = "integral"
 DISCRETE = "discrete"
 
+# The dtype names a frame spec may hold: checkpoints refuse any other (src/schema/frame.rs
+# keeps the same two lists), so fit refuses them too rather than save what cannot load.
+WRITTEN = (
+    *(f"{s}int{b}" for s in ("", "u") for b in (8, 16, 32, 64)),
+    *(f"{s}Int{b}" for s in ("", "U") for b in (8, 16, 32, 64)),
+    *("float16", "float32", "float64", "Float32", "Float64"),
+    *("bool", "boolean", "category", "object", "string", "str"),
+)
+# Arrow types of pyarrow-backed columns; the dtype's name is the type's, then "[pyarrow]".
+ARROW_TYPES = (
+    *(f"{s}int{b}" for s in ("", "u") for b in (8, 16, 32, 64)),
+    *("halffloat", "float", "double", "bool", "string", "large_string"),
+)
+
 
 def _pd() -> Any:
     import pandas as pd
@@ -42,13 +56,19 @@ def kind_of(dtype: Any) -> str | None:
     return None
 
 
-def rebuilds(entry: dict[str, Any]) -> bool:
-    """Whether generated rows can be given the column's dtype again."""
+def supported(entry: dict[str, Any]) -> bool:
+    """Whether a column's spec is one checkpoints take, and generated rows can be given the
+    column's dtype again."""
+    arrow = entry.get("arrow")
+    if arrow is not None:
+        written = arrow in ARROW_TYPES and entry["dtype"] == f"{arrow}[pyarrow]"
+    else:
+        written = entry["dtype"] in WRITTEN
     try:
         rebuilt(entry)
     except (ValueError, KeyError, DataError):
         return False
-    return True
+    return written
 
 
 def details(dtype: Any) -> dict[str, Any]:
@@ -57,6 +77,9 @@ def details(dtype: Any) -> dict[str, Any]:
     ("string[pyarrow]" names pandas' string as well as arrow's)."""
     pd = _pd()
     if isinstance(dtype, pd.StringDtype):
+        if dtype.storage == "pyarrow_numpy":
+            # pandas 2.1-2.2's NaN-valued string (future.infer_string), pandas 3's "str".
+            return {"string": ["pyarrow", "nan"]}
         return {"string": [dtype.storage, "nan" if dtype.na_value is not pd.NA else "NA"]}
     if type(dtype).__name__ == "ArrowDtype":
         return {"arrow": str(dtype.pyarrow_dtype)}
@@ -71,12 +94,18 @@ def rebuilt(entry: dict[str, Any]) -> Any:
             import pyarrow as pa
 
             return pd.ArrowDtype(pa.type_for_alias(entry["arrow"]))
-        if "string" in entry:
-            storage, na = entry["string"]
-            if na == "nan":
-                # A TypeError before pandas 2.3, which has only the pd.NA kind of string.
-                return pd.StringDtype(storage, na_value=np.nan)
+        # Specs without string details (saved before they were kept) name "str" for pandas 3's.
+        storage, na = entry.get("string", (None, "nan" if entry["dtype"] == "str" else None))
+        if na == "NA":
             return pd.StringDtype(storage)
+        if na == "nan":
+            if _nan_strings():
+                return pd.StringDtype(storage, na_value=np.nan)
+            if storage == "pyarrow":
+                return pd.StringDtype("pyarrow_numpy")  # pandas 2.1-2.2's
+            if storage is None:
+                return np.dtype(object)  # an older spec's "str", where pandas has none
+            raise TypeError("this pandas has no NaN-valued string dtype of python storage")
     except (ImportError, TypeError) as e:
         # A model fitted where pyarrow or a newer pandas was, used where it is not.
         raise DataError(
@@ -84,6 +113,11 @@ def rebuilt(entry: dict[str, Any]) -> Any:
             f"environment cannot make ({e}); install pyarrow or pandas>=2.3 as it had"
         ) from e
     return pd.api.types.pandas_dtype(entry["dtype"])
+
+
+def _nan_strings() -> bool:
+    """Whether this pandas has NaN-valued strings of both storages (``na_value``, 2.3 on)."""
+    return "na_value" in _pd().StringDtype.__init__.__code__.co_varnames
 
 
 def is_text(dtype: str) -> bool:

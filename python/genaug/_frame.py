@@ -77,7 +77,7 @@ def _describe(name: str, column: Any) -> dict[str, Any]:
         entry["kind"] = DISCRETE
         return entry
     kind = _dtypes.kind_of(dtype)
-    if kind is None or not _dtypes.rebuilds(entry):
+    if kind is None or not _dtypes.supported(entry):
         hint = (
             " (a pyarrow dictionary: make it .astype('category'))"
             if "dictionary<" in str(dtype)

@@ -8,15 +8,16 @@ use crate::error::{Error, Result};
 use serde::Deserialize;
 use serde_json::Value;
 
-/// pandas dtypes `genaug._frame` writes.
-const DTYPES: [&str; 26] = [
+/// pandas dtypes `genaug._frame` writes (`genaug._dtypes.WRITTEN`).
+const DTYPES: [&str; 27] = [
     "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "Int8", "Int16",
-    "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64", "float32", "float64", "Float32",
-    "Float64", "bool", "boolean", "category", "object", "string", "str",
+    "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64", "float16", "float32", "float64",
+    "Float32", "Float64", "bool", "boolean", "category", "object", "string", "str",
 ];
 
-/// Arrow types of pyarrow-backed columns `genaug._frame` writes: an `ArrowDtype`'s name is one
-/// of these followed by "[pyarrow]", and its `arrow` field the type itself.
+/// Arrow types of pyarrow-backed columns `genaug._frame` writes (`genaug._dtypes.ARROW_TYPES`):
+/// an `ArrowDtype`'s name is one of these followed by "[pyarrow]", and its `arrow` field the
+/// type itself.
 const ARROW_TYPES: [&str; 14] = [
     "int8",
     "int16",
@@ -33,6 +34,34 @@ const ARROW_TYPES: [&str; 14] = [
     "string",
     "large_string",
 ];
+
+/// What a dtype holds, which decides the kind a feature column of it has and what its
+/// categories may be.
+#[derive(PartialEq)]
+enum Family {
+    Integer,
+    Float,
+    Boolean,
+    Text,
+    /// `category` and `object`: categories of any plain scalar.
+    Scalar,
+}
+
+fn family(dtype: &str) -> Family {
+    let name = dtype.strip_suffix("[pyarrow]").unwrap_or(dtype);
+    let lower = name.to_ascii_lowercase();
+    if lower.starts_with("int") || lower.starts_with("uint") {
+        Family::Integer
+    } else if lower.starts_with("float") || ["double", "halffloat"].contains(&name) {
+        Family::Float
+    } else if ["bool", "boolean"].contains(&name) {
+        Family::Boolean
+    } else if ["string", "str", "large_string"].contains(&name) {
+        Family::Text
+    } else {
+        Family::Scalar
+    }
+}
 
 #[derive(Deserialize, Clone)]
 struct FrameColumn {
@@ -68,8 +97,6 @@ fn bad(message: String) -> Error {
     Error::Checkpoint(format!("checkpoint frame spec: {message}"))
 }
 
-/// Checks a column's dtype, kind and categories (plain JSON scalars, at least `needed` of them
-/// for a discrete column).
 /// Whether the column's dtype is one `genaug._frame` writes, with the details it writes for it.
 fn dtype_ok(column: &FrameColumn) -> bool {
     let dtype = column.dtype.as_str();
@@ -86,24 +113,39 @@ fn dtype_ok(column: &FrameColumn) -> bool {
     arrow_ok && string_ok
 }
 
-fn check_column(column: &FrameColumn, needed: usize) -> Result<()> {
+/// Checks a column's dtype, kind and categories (plain JSON scalars of the dtype's family, at
+/// least `needed` of them for a discrete column). A label column is discrete whatever its
+/// dtype; a feature column's kind follows its dtype.
+fn check_column(column: &FrameColumn, needed: usize, label: bool) -> Result<()> {
     if !dtype_ok(column) {
         return Err(bad(format!(
             "column {:?} has dtype {:?}, which genaug does not write",
             column.name, column.dtype
         )));
     }
-    let kind_ok = ["continuous", "integral", "discrete"].contains(&column.kind.as_str());
-    let categories_ok = column.categories.as_ref().is_none_or(|c| {
-        c.len() >= needed
-            && c.iter()
-                .all(|v| v.is_string() || v.is_number() || v.is_boolean())
-    });
+    let family = family(&column.dtype);
+    let kind = match family {
+        _ if label => "discrete",
+        Family::Integer => "integral",
+        Family::Float => "continuous",
+        Family::Boolean | Family::Text | Family::Scalar => "discrete",
+    };
+    let fits = |v: &Value| match family {
+        Family::Integer => v.is_i64() || v.is_u64(),
+        Family::Float => v.is_number(),
+        Family::Boolean => v.is_boolean(),
+        Family::Text => v.is_string(),
+        Family::Scalar => v.is_string() || v.is_number() || v.is_boolean(),
+    };
+    let categories_ok = column
+        .categories
+        .as_ref()
+        .is_none_or(|c| c.len() >= needed && c.iter().all(fits));
     let discrete = column.kind == "discrete";
-    if !kind_ok || !categories_ok || discrete != column.categories.is_some() {
+    if column.kind != kind || !categories_ok || discrete != column.categories.is_some() {
         return Err(bad(format!(
-            "column {:?} has an impossible kind or categories",
-            column.name
+            "column {:?} has an impossible kind or categories for its dtype {:?}",
+            column.name, column.dtype
         )));
     }
     Ok(())
@@ -145,7 +187,7 @@ pub fn check(frame: &str, schema: &Schema, classes: &[i64]) -> Result<()> {
             }
             _ => 0,
         };
-        check_column(described, needed)?;
+        check_column(described, needed, false)?;
     }
     match (&spec.target, classes.is_empty()) {
         (None, _) => Ok(()),
@@ -162,7 +204,7 @@ pub fn check(frame: &str, schema: &Schema, classes: &[i64]) -> Result<()> {
             if column.categories.is_none() {
                 column.categories = Some(Vec::new());
             }
-            check_column(&column, needed)
+            check_column(&column, needed, true)
         }
     }
 }
@@ -194,6 +236,27 @@ mod tests {
             Some("list<item: int64>"),
             None
         )));
+    }
+
+    #[test]
+    fn a_feature_columns_kind_and_categories_follow_its_dtype() {
+        let mut int = column("int64[pyarrow]", Some("int64"), None);
+        int.kind = "integral".into();
+        assert!(check_column(&int, 0, false).is_ok());
+        int.kind = "continuous".into();
+        assert!(check_column(&int, 0, false).is_err());
+        let mut flags = column("bool[pyarrow]", Some("bool"), None);
+        flags.kind = "discrete".into();
+        flags.categories = Some(vec![Value::Bool(false), Value::Bool(true)]);
+        assert!(check_column(&flags, 2, false).is_ok());
+        flags.categories = Some(vec!["a".into(), "b".into()]);
+        assert!(check_column(&flags, 2, false).is_err());
+        // Integers as a label's classes.
+        let mut label = column("int64", None, None);
+        label.kind = "discrete".into();
+        label.categories = Some(vec![1.into(), 3.into()]);
+        assert!(check_column(&label, 2, true).is_ok());
+        assert!(check_column(&label, 2, false).is_err());
     }
 
     #[test]
