@@ -28,10 +28,12 @@ python -c 'import pandas; print("pandas", pandas.__version__)'
 python -m pytest -q
 echo "== pytest: DataFrames on pandas 2"
 # Users have either major version. pandas 2 goes into a directory ahead of the environment's
-# packages on the path, so the environment keeps its own pandas.
+# packages on the path, so the environment keeps its own pandas; with it, what pandas 2 needs
+# and pandas 3 does not (pytz), while NumPy stays the environment's.
 pandas2="$(mktemp -d)"
 trap 'rm -rf "$pandas2"' EXIT
-python -m pip install --quiet --no-deps --target "$pandas2" "pandas>=2.3,<3"
+python -m pip install --quiet --no-deps --target "$pandas2" "pandas>=2.3,<3" pytz tzdata \
+    python-dateutil
 PYTHONPATH="$pandas2" python -c 'import pandas; print("pandas", pandas.__version__)'
 PYTHONPATH="$pandas2" python -m pytest -q tests/test_tabular.py tests/test_frame_dtypes.py \
     tests/test_chunks.py tests/test_impute.py
