@@ -35,7 +35,7 @@ def problems_of(model: Any, frame: pd.DataFrame) -> list[str]:
     for c in frame.columns:
         if c not in rows.columns:
             continue
-        if pd.api.types.is_string_dtype(frame[c].dtype) or frame[c].dtype == object:
+        if pd.api.types.is_string_dtype(frame[c].dtype):  # object columns included
             new = set(rows[c].dropna()) - set(frame[c].dropna())
             if new:
                 found.append(f"{c!r} has values the data lacks: {sorted(map(str, new))[:3]}")

@@ -64,11 +64,13 @@ def supported(entry: dict[str, Any]) -> bool:
         written = arrow in ARROW_TYPES and entry["dtype"] == f"{arrow}[pyarrow]"
     else:
         written = entry["dtype"] in WRITTEN
+    if not written:
+        return False
     try:
         rebuilt(entry)
     except (ValueError, KeyError, DataError):
         return False
-    return written
+    return True
 
 
 def details(dtype: Any) -> dict[str, Any]:
@@ -81,7 +83,7 @@ def details(dtype: Any) -> dict[str, Any]:
             # pandas 2.1-2.2's NaN-valued string (future.infer_string), pandas 3's "str".
             return {"string": ["pyarrow", "nan"]}
         return {"string": [dtype.storage, "nan" if dtype.na_value is not pd.NA else "NA"]}
-    if type(dtype).__name__ == "ArrowDtype":
+    if isinstance(dtype, pd.ArrowDtype):
         return {"arrow": str(dtype.pyarrow_dtype)}
     return {}
 

@@ -37,7 +37,6 @@ const ARROW_TYPES: [&str; 14] = [
 
 /// What a dtype holds, which decides the kind a feature column of it has and what its
 /// categories may be.
-#[derive(PartialEq)]
 enum Family {
     Integer,
     Float,
