@@ -205,6 +205,8 @@ def _with_spec(blob: bytes, change: Callable[[dict], None]) -> bytes:
         ("string[python]", {"categories": [1, 2, 3]}),
         ("string[python]", {"string": ["arrow", "NA"]}),
         ("double[pyarrow]", {"arrow": "int64"}),
+        # Only a name of digits can have been an integer label.
+        ("float64", {"integer_name": True}),
     ],
 )
 def test_a_checkpoint_whose_spec_contradicts_its_dtype_is_refused(case, change):

@@ -153,6 +153,8 @@ def test_label_column_conditions_with_exact_counts():
     assert out["plan"].value_counts()["basic"] == counts["basic"]
     balanced = model.augment(batch, seed=0)
     assert balanced["plan"].value_counts().nunique() == 1
+    # A batch that is already balanced needs no rows: it comes back as it is.
+    pd.testing.assert_frame_equal(model.augment(balanced, seed=0), balanced)
     with pytest.raises(genaug.LabelError, match="gold"):
         model.sample(2, y="gold")
     with pytest.raises(genaug.LabelError, match="gold"):

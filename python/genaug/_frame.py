@@ -39,6 +39,41 @@ def _pd() -> Any:
     return pd
 
 
+def _name(label: Any) -> str:
+    """A column label as the model names it: a string, or an integer's digits (``pd.DataFrame(x)``
+    labels its columns 0, 1, ...). Other labels (tuples of a MultiIndex, floats, dates) are a
+    ``ShapeError``."""
+    if isinstance(label, str):
+        return label
+    if isinstance(label, int | np.integer) and not isinstance(label, bool | np.bool_):
+        return str(int(label))
+    raise ShapeError(
+        f"the DataFrame has a column labelled {label!r} ({type(label).__name__}); genaug takes "
+        "column labels that are strings or integers: rename the columns, e.g. "
+        "df.columns = [str(c) for c in df.columns]"
+    )
+
+
+def _by_name(frame: Any) -> dict[str, Any]:
+    """The frame's column labels by their names (unique: see ``_check_unique_names``)."""
+    return {_name(c): c for c in frame.columns}
+
+
+def _label(entry: dict[str, Any]) -> Any:
+    """The label a column of the spec had in the fitted frame, and has in frames made from it."""
+    return int(entry["name"]) if entry.get("integer_name") else entry["name"]
+
+
+def names_column(frame: Any, y: Any) -> bool:
+    """Whether ``fit``'s ``y`` names a column of ``frame`` rather than giving labels: a string,
+    or an integer that labels one of its columns."""
+    if isinstance(y, str):
+        return True
+    if not isinstance(y, int | np.integer) or isinstance(y, bool | np.bool_):
+        return False
+    return any(_name(c) == str(int(y)) and not isinstance(c, str) for c in frame.columns)
+
+
 def _plain(value: Any) -> Any:
     """A category as a JSON value (NumPy scalars become Python ones)."""
     if isinstance(value, np.generic):
@@ -60,11 +95,14 @@ def _object_categories(name: str, column: Any) -> list[Any]:
     return sorted({_plain(v) for v in present})
 
 
-def _describe(name: str, column: Any) -> dict[str, Any]:
-    """The spec of one column: its dtype, kind and (for discrete columns) categories."""
+def _describe(label: Any, column: Any) -> dict[str, Any]:
+    """The spec of one column: its name, dtype, kind and (for discrete columns) categories."""
     pd = _pd()
+    name = _name(label)
     dtype = column.dtype
     entry: dict[str, Any] = {"name": name, "dtype": str(dtype), **_dtypes.details(dtype)}
+    if not isinstance(label, str):
+        entry["integer_name"] = True
     if isinstance(dtype, pd.CategoricalDtype):
         try:
             entry["categories"] = [_plain(v) for v in dtype.categories]
@@ -144,7 +182,8 @@ def _check_columns(frame: Any, spec: dict[str, Any], what: str) -> None:
     expected = list(names)
     if target is not None:
         expected.insert(target["position"], target["name"])
-    got = [str(c) for c in frame.columns]
+    _check_unique_names(frame)
+    got = [_name(c) for c in frame.columns]
     if got != expected and sorted(got) != sorted(expected):
         missing = [n for n in expected if n not in got]
         extra = [n for n in got if n not in expected]
@@ -153,8 +192,16 @@ def _check_columns(frame: Any, spec: dict[str, Any], what: str) -> None:
             + (f" (missing {missing})" if missing else "")
             + (f" (not in training: {extra})" if extra else "")
         )
+    labels = _by_name(frame)
+    for entry in [*spec["columns"], *([target] if target is not None else [])]:
+        label = labels[entry["name"]]
+        if isinstance(label, str) == bool(entry.get("integer_name")):
+            raise ShapeError(
+                f"{what} labels a column {label!r} ({type(label).__name__}), but the model was "
+                f"fitted on a frame labelling it {_label(entry)!r}"
+            )
     for entry in spec["columns"]:
-        dtype = str(frame[entry["name"]].dtype)
+        dtype = str(frame[labels[entry["name"]]].dtype)
         if dtype != entry["dtype"] and not (_dtypes.holds_text(entry) and _dtypes.is_text(dtype)):
             raise ShapeError(
                 f"column {entry['name']!r} of {what} has dtype {dtype}, but the model was "
@@ -163,9 +210,13 @@ def _check_columns(frame: Any, spec: dict[str, Any], what: str) -> None:
 
 
 def _check_unique_names(frame: Any) -> None:
-    if frame.columns.has_duplicates:
-        dupes = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
-        raise ShapeError(f"the DataFrame has duplicate column names {dupes}")
+    names = [_name(c) for c in frame.columns]
+    if len(set(names)) < len(names):
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        raise ShapeError(
+            f"the DataFrame has duplicate column names {dupes} (a label 0 and a label '0' "
+            "name the same column)"
+        )
 
 
 def fit_frame(
@@ -183,26 +234,27 @@ def fit_frame(
         raise ShapeError("the DataFrame has no columns")
     spec: dict[str, Any] = {"columns": []}
     labels = None
-    names = [str(c) for c in frame.columns]
-    if isinstance(y, str):
-        if y not in names:
+    names = [_name(c) for c in frame.columns]
+    if y is not None:
+        if _name(y) not in names:
             raise LabelError(f"y={y!r} is not a column of the DataFrame (columns: {names})")
         if len(names) == 1:
             raise ShapeError(f"the DataFrame has no columns besides the label column {y!r}")
-        target = _describe(y, frame[y])
-        if target["kind"] != DISCRETE:
-            target["categories"] = sorted({_plain(v) for v in frame[y].dropna().unique()})
-            target["kind"] = DISCRETE
-        target["position"] = names.index(y)
-        spec["target"] = target
+        y = _by_name(frame)[_name(y)]
         column = frame[y]
+        target = _describe(y, column)
+        if target["kind"] != DISCRETE:
+            target["categories"] = sorted({_plain(v) for v in column.dropna().unique()})
+            target["kind"] = DISCRETE
+        target["position"] = names.index(_name(y))
+        spec["target"] = target
         if column.isna().any():
             rows = np.flatnonzero(column.isna().to_numpy())[:5].tolist()
             raise LabelError(f"the label column {y!r} has missing values (rows {rows})")
         labels = _codes(target, column, "error").astype(np.int64)
         frame = frame.drop(columns=[y])
-    for name in frame.columns:
-        spec["columns"].append(_describe(str(name), frame[name]))
+    for label in frame.columns:
+        spec["columns"].append(_describe(label, frame[label]))
     _warn_of_identifiers(spec["columns"], len(frame))
     values = _matrix(frame, spec, "error")
     kinds = [c["kind"] for c in spec["columns"]]
@@ -231,13 +283,14 @@ def _warn_of_identifiers(entries: list[dict[str, Any]], rows: int) -> None:
 def describe(frame: Any) -> list[dict[str, Any]]:
     """Each column's spec (what metrics read a frame's columns as)."""
     _check_unique_names(frame)
-    return [_describe(str(name), frame[name]) for name in frame.columns]
+    return [_describe(label, frame[label]) for label in frame.columns]
 
 
 def matrix(frame: Any, entries: list[dict[str, Any]], what: str) -> np.ndarray:
     """The values of a frame with the columns ``entries`` describe (in any order), discrete
     columns as codes, -1 for a value the spec lacks."""
-    names = [str(c) for c in frame.columns]
+    _check_unique_names(frame)
+    names = [_name(c) for c in frame.columns]
     expected = [e["name"] for e in entries]
     if sorted(names) != sorted(expected):
         raise ShapeError(f"{what} has columns {names}, not {expected}")
@@ -245,7 +298,10 @@ def matrix(frame: Any, entries: list[dict[str, Any]], what: str) -> np.ndarray:
 
 
 def _matrix(frame: Any, spec: dict[str, Any], unseen: str) -> np.ndarray:
-    columns = [_column_values(entry, frame[entry["name"]], unseen) for entry in spec["columns"]]
+    labels = _by_name(frame)
+    columns = [
+        _column_values(entry, frame[labels[entry["name"]]], unseen) for entry in spec["columns"]
+    ]
     return np.ascontiguousarray(np.stack(columns, axis=1), dtype=np.float64)
 
 
@@ -259,7 +315,7 @@ def rows(
     labels = None
     target = spec.get("target")
     if target is not None:
-        labels = _label_codes(target, frame[target["name"]])
+        labels = _label_codes(target, frame[_by_name(frame)[target["name"]]])
     return _matrix(frame, spec, unseen), labels
 
 
@@ -341,14 +397,15 @@ def to_frame(values: np.ndarray, spec_json: str, labels: Any = None) -> Any:
     """Model rows (and label codes) as a frame of the fitted form."""
     pd = _pd()
     spec = json.loads(spec_json)
-    values = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
-    data = {entry["name"]: _column(entry, values[:, j]) for j, entry in enumerate(spec["columns"])}
+    # (No rows: an augment whose batch needs none has a (0, 0) array.)
+    values = np.asarray(values, dtype=np.float64).reshape(len(values), len(spec["columns"]))
+    data = {_label(entry): _column(entry, values[:, j]) for j, entry in enumerate(spec["columns"])}
     target = spec.get("target")
     if target is not None and labels is not None:
         codes = np.asarray(labels, dtype=np.float64)
         column = _column(target, codes)
         items = list(data.items())
-        items.insert(target["position"], (target["name"], column))
+        items.insert(target["position"], (_label(target), column))
         data = dict(items)
     return pd.DataFrame(data)
 
@@ -363,6 +420,7 @@ def augmented(batch: Any, new_values: np.ndarray, spec_json: str, new_labels: An
     if len(index) and pd.api.types.is_integer_dtype(index.dtype):
         start = int(index.max()) + 1
     new.index = pd.RangeIndex(start, start + len(new))
+    widened = {}
     for name in new.columns:
         old, fresh = batch[name], new[name]
         both_text = _dtypes.is_text(str(old.dtype)) and _dtypes.is_text(str(fresh.dtype))
@@ -374,8 +432,13 @@ def augmented(batch: Any, new_values: np.ndarray, spec_json: str, new_labels: An
             # The batch's own categories (some perhaps unseen in training) and the model's.
             both = pd.api.types.union_categoricals([old, fresh], ignore_order=True).categories
             kind = pd.CategoricalDtype(both, ordered=old.dtype.ordered)
-            batch = batch.assign(**{name: old.astype(kind)})
+            widened[name] = old.astype(kind)
             new[name] = fresh.astype(kind)
+    if widened:
+        # A copy: the caller's batch keeps its own categories.
+        batch = batch.copy()
+        for name, column in widened.items():
+            batch[name] = column
     return pd.concat([batch, new[batch.columns]], axis=0)
 
 

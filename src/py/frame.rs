@@ -63,7 +63,13 @@ pub fn read_fit(
         transform: Transform::parse(args.transform)?,
         ..ColumnRequest::plain()
     };
-    let column_label = y.is_some_and(|y| y.is_instance_of::<PyString>());
+    let column_label = match y {
+        Some(y) if is_frame(x)? => module(py)?
+            .call_method1("names_column", (x, y))?
+            .extract::<bool>()?,
+        Some(y) => y.is_instance_of::<PyString>(),
+        None => false,
+    };
     if !is_frame(x)? {
         if column_label {
             return Err(Error::Label(

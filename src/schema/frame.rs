@@ -76,6 +76,9 @@ struct FrameColumn {
     /// "nan").
     #[serde(default)]
     string: Option<(String, String)>,
+    /// The frame labelled the column by an integer (its name is the integer's digits).
+    #[serde(default)]
+    integer_name: bool,
 }
 
 #[derive(Deserialize)]
@@ -116,6 +119,13 @@ fn dtype_ok(column: &FrameColumn) -> bool {
 /// least `needed` of them for a discrete column). A label column is discrete whatever its
 /// dtype; a feature column's kind follows its dtype.
 fn check_column(column: &FrameColumn, needed: usize, label: bool) -> Result<()> {
+    let integer = column.name.parse::<i64>().ok();
+    if column.integer_name && integer.map(|i| i.to_string()).as_ref() != Some(&column.name) {
+        return Err(bad(format!(
+            "column {:?} is said to be labelled by an integer",
+            column.name
+        )));
+    }
     if !dtype_ok(column) {
         return Err(bad(format!(
             "column {:?} has dtype {:?}, which genaug does not write",
@@ -220,6 +230,19 @@ mod tests {
             categories: None,
             arrow: arrow.map(Into::into),
             string: string.map(|(a, b)| (a.into(), b.into())),
+            integer_name: false,
+        }
+    }
+
+    #[test]
+    fn an_integer_label_is_named_by_its_digits() {
+        let mut x = column("float64", None, None);
+        assert!(check_column(&x, 0, false).is_ok());
+        x.integer_name = true;
+        assert!(check_column(&x, 0, false).is_err());
+        for (name, ok) in [("12", true), ("-3", true), ("012", false), ("1.0", false)] {
+            x.name = name.into();
+            assert_eq!(check_column(&x, 0, false).is_ok(), ok, "{name}");
         }
     }
 
