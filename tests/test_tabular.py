@@ -136,6 +136,20 @@ def test_missing_values_raise_unless_modelled(frame):
     assert not out["age"].isna().any()
 
 
+@pytest.mark.parametrize("empty", [np.nan, None, pd.NA])
+def test_a_column_missing_in_every_row_is_a_data_error(frame, empty):
+    # Its generated rows would hold values the data never had.
+    blank = frame.assign(notes=pd.Series([empty] * len(frame), dtype=object))
+    if empty is np.nan:
+        blank["notes"] = np.nan
+    with pytest.raises(genaug.DataError, match="column 'notes' is missing in every row"):
+        genaug.VAE(seed=0).fit(blank, epochs=1, missing="model", progress=False)
+    x = np.random.default_rng(0).normal(size=(50, 3))
+    x[:, 2] = np.nan
+    with pytest.raises(genaug.DataError, match="column 2 is missing in every row"):
+        genaug.GAN(seed=0).fit(x, epochs=1, missing="model", progress=False)
+
+
 def test_label_column_conditions_with_exact_counts():
     df = mixed_frame(300, seed=1)
     model = genaug.VAE(seed=0).fit(df, y="plan", epochs=EPOCHS, progress=False)

@@ -272,8 +272,17 @@ impl Schema {
         let names = request.names.clone();
         let name = |j: usize| column_name(&names, j);
         check_values(data, |_| request.missing, &name)?;
-        let bounds = minmax::bounds(data);
         let rows = data.rows();
+        if let Some(j) = (0..width)
+            .find(|&j| table && rows > 0 && (0..rows).all(|r| data.values[r * width + j].is_nan()))
+        {
+            // Its missing indicator alone would be learnt, and only up to training's precision.
+            return Err(Error::Data(format!(
+                "{} is missing in every row of the training data: there are no values to learn; drop it",
+                name(j)
+            )));
+        }
+        let bounds = minmax::bounds(data);
         let column_values = |j: usize| -> Vec<f32> {
             (0..rows)
                 .map(|r| data.values[r * width + j])
@@ -289,9 +298,6 @@ impl Schema {
                         let mut values = column_values(j);
                         values.sort_by(f32::total_cmp);
                         values.dedup();
-                        if values.is_empty() {
-                            values.push(0.0);
-                        }
                         Column::Discrete { values, missing }
                     }
                     ColumnType::Continuous { integral } if quantile => Column::Normal {
@@ -662,6 +668,22 @@ mod tests {
             names: vec!["a".into(), "b".into(), "c".into()],
             missing,
             ..ColumnRequest::plain()
+        }
+    }
+
+    #[test]
+    fn a_column_missing_in_every_row_is_refused_even_when_gaps_are_modelled() {
+        for j in [0, 1] {
+            let mut data = table();
+            for r in 0..3 {
+                data.values[r * 3 + j] = f32::NAN;
+            }
+            let err = Schema::fit(&data, &request(true), false).unwrap_err();
+            let named = ["column 'a'", "column 'b'"][j];
+            assert!(
+                err.to_string().contains(&format!("{named} is missing in every row")),
+                "{err}"
+            );
         }
     }
 
