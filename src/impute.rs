@@ -92,11 +92,15 @@ pub fn impute(
             }
             Ok(rows)
         };
-        let rows = with_seed(derive(seed, start as u64), chain)?;
-        let rows = rows
-            .f_view([size as i64, chains, -1])?
-            .f_mean_dim(1, false, Kind::Float)?;
-        sink.write(start, model.from_model(&rows, draw)?)?;
+        // A draw's categories and gaps come from the same seeded stream as its chain.
+        let filled = with_seed(derive(seed, start as u64), || -> Result<_> {
+            let rows =
+                chain()?
+                    .f_view([size as i64, chains, -1])?
+                    .f_mean_dim(1, false, Kind::Float)?;
+            model.from_model(&rows, draw)
+        })?;
+        sink.write(start, filled)?;
         start += size;
     }
     Ok(())

@@ -681,7 +681,8 @@ mod tests {
             let err = Schema::fit(&data, &request(true), false).unwrap_err();
             let named = ["column 'a'", "column 'b'"][j];
             assert!(
-                err.to_string().contains(&format!("{named} is missing in every row")),
+                err.to_string()
+                    .contains(&format!("{named} is missing in every row")),
                 "{err}"
             );
         }
