@@ -175,6 +175,17 @@ def test_label_column_conditions_with_exact_counts():
         model.augment(batch, strategy={"gold": 3})
     with pytest.raises(genaug.LabelError, match="not a column"):
         genaug.VAE().fit(df, y="nope", epochs=1, progress=False)
+    with pytest.raises(genaug.LabelError, match="'income' holds continuous values"):
+        genaug.VAE().fit(df, y="income", epochs=1, progress=False)
+    # A category of the label's dtype that no training row has is no class of the model.
+    unused = df.assign(plan=pd.Categorical(df["plan"], categories=["basic", "pro", "gold"]))
+    partial = genaug.VAE(seed=0).fit(unused, y="plan", epochs=1, progress=False)
+    assert partial.classes_ == ["basic", "pro"]
+    no_rows = r"'gold' is a category of the label column 'plan' that no training row had"
+    with pytest.raises(genaug.LabelError, match=no_rows):
+        partial.sample(2, y=["pro", "gold"])
+    with pytest.raises(genaug.LabelError, match=no_rows):
+        partial.augment(unused.iloc[:10], strategy={"gold": 3})
     # Without y, the error lists the column's values, not the model's codes.
     values = r"label column 'plan'.*\['basic', 'pro'\]"
     with pytest.raises(genaug.LabelError, match=values):

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from genaug import _dtypes
-from genaug._dtypes import DISCRETE, INTEGRAL
+from genaug._dtypes import CONTINUOUS, DISCRETE, INTEGRAL
 from genaug.exceptions import DataError, DataWarning, LabelError, ParameterError, ShapeError
 
 # A discrete column with at least this many values, and at least this share of the rows as
@@ -243,6 +243,15 @@ def fit_frame(
         y = _by_name(frame)[_name(y)]
         column = frame[y]
         target = _describe(y, column)
+        present = column.dropna().to_numpy()
+        if target["kind"] == CONTINUOUS and not np.all(np.mod(present.astype(float), 1) == 0):
+            # scikit-learn's classifiers refuse such a target ("continuous") too.
+            raise LabelError(
+                f"the label column {y!r} holds continuous values ({column.dtype}, e.g. "
+                f"{next(float(v) for v in present if v % 1)!r}); a label column holds classes: "
+                "bin it "
+                "first (pd.cut), or fit without y"
+            )
         if target["kind"] != DISCRETE:
             target["categories"] = sorted({_plain(v) for v in column.dropna().unique()})
             target["kind"] = DISCRETE
@@ -330,9 +339,25 @@ def _label_codes(target: dict[str, Any], column: Any) -> np.ndarray:
     return codes.astype(np.int64)
 
 
-def label_codes(spec_json: str, values: Any) -> Any:
-    """Class values of the label column (one, or a sequence) as the model's integer codes; for
-    none (``None``), the model fitted with a label column says which values it takes."""
+def _check_classes(target: dict[str, Any], codes: Any, classes: list[int] | None) -> None:
+    """A ``LabelError`` naming the first value among ``codes`` that no training row had as its
+    label (a category of the column's dtype left unused), in the column's values."""
+    if classes is None:
+        return
+    known = set(classes)
+    for code in np.atleast_1d(codes):
+        if int(code) not in known:
+            values = [target["categories"][c] for c in classes]
+            raise LabelError(
+                f"{target['categories'][int(code)]!r} is a category of the label column "
+                f"{target['name']!r} that no training row had: the model knows {values}"
+            )
+
+
+def label_codes(spec_json: str, values: Any, classes: list[int] | None = None) -> Any:
+    """Class values of the label column (one, or a sequence) as the model's integer codes,
+    each one of ``classes`` (the model's); for none (``None``), the model fitted with a label
+    column says which values it takes."""
     target = json.loads(spec_json).get("target")
     if target is None:
         return values
@@ -342,17 +367,18 @@ def label_codes(spec_json: str, values: Any) -> Any:
             f"values {target['categories']} or one per row"
         )
     pd = _pd()
-    if np.ndim(values) == 0:
-        return int(_label_codes(target, pd.Series([values]))[0])
-    return _label_codes(target, pd.Series(list(values)))
+    scalar = np.ndim(values) == 0
+    codes = _label_codes(target, pd.Series([values] if scalar else list(values)))
+    _check_classes(target, codes, classes)
+    return int(codes[0]) if scalar else codes
 
 
-def strategy_codes(spec_json: str, strategy: Any) -> Any:
+def strategy_codes(spec_json: str, strategy: Any, classes: list[int] | None = None) -> Any:
     """A ``{class: count}`` strategy keyed by the label column's values, keyed by codes."""
     target = json.loads(spec_json).get("target")
     if target is None or not isinstance(strategy, dict):
         return strategy
-    keys = label_codes(spec_json, list(strategy))
+    keys = label_codes(spec_json, list(strategy), classes)
     return {int(k): v for k, v in zip(keys, strategy.values(), strict=True)}
 
 

@@ -222,16 +222,17 @@ pub fn call<'py>(
     module(py)?.call_method1(name, (frame, arg))
 }
 
-/// The label column's values `y` (one, or one per row) as the model's codes; `None` when the
-/// model takes no labels. With no `y`, a model fitted with a label column raises a `LabelError`
-/// listing the column's values.
+/// The label column's values `y` (one, or one per row) as the model's codes, each one of its
+/// `classes`; `None` when the model takes no labels. With no `y`, a model fitted with a label
+/// column raises a `LabelError` listing the column's values.
 pub fn label_codes<'py>(
     py: Python<'py>,
     frame: &str,
     y: Option<&Bound<'py, PyAny>>,
+    classes: Vec<i64>,
 ) -> PyResult<Option<Bound<'py, PyAny>>> {
     let none = py.None().into_bound(py);
-    let codes = call(py, "label_codes", frame, y.unwrap_or(&none))?;
+    let codes = module(py)?.call_method1("label_codes", (frame, y.unwrap_or(&none), classes))?;
     Ok((!codes.is_none()).then_some(codes))
 }
 

@@ -284,7 +284,11 @@ impl<N: Network> Shared<N> {
             // A table's label column is one of its columns: without `y`, whole rows.
             (Some(_), None) if conditional => SampleY::InTrainingShares,
             (Some(frame), Some(y)) => {
-                SampleY::read(py, frame::label_codes(py, frame, Some(y))?.as_ref())?
+                let classes = self.status(py, |st| st.classes.clone());
+                SampleY::read(
+                    py,
+                    frame::label_codes(py, frame, Some(y), classes)?.as_ref(),
+                )?
             }
             (_, y) => SampleY::read(py, y)?,
         };
@@ -326,7 +330,10 @@ impl<N: Network> Shared<N> {
         let seed = check_seed(read_opt_int(seed, "seed")?)?;
         let n = n.map(|n| read_count(n, "n")).transpose()?;
         let strategy = match (&frame, strategy.filter(|s| !s.is_none())) {
-            (Some(frame), Some(s)) => Some(frame::call(py, "strategy_codes", frame, s)?),
+            (Some(frame), Some(s)) => {
+                let classes = self.status(py, |st| st.classes.clone());
+                Some(frame::module(py)?.call_method1("strategy_codes", (frame, s, classes))?)
+            }
             (_, s) => s.cloned(),
         };
         let strategy = strategy.as_ref();

@@ -84,7 +84,8 @@ impl PyVae {
         let y = y.filter(|y| !y.is_none());
         let y = match &frame {
             Some(frame) if y.is_some() || column_labels.is_none() => {
-                frame::label_codes(py, frame, y)?
+                let classes = self.shared.status(py, |st| st.classes.clone());
+                frame::label_codes(py, frame, y, classes)?
             }
             _ => y.cloned(),
         };
