@@ -78,6 +78,40 @@ def test_multiple_imputations_differ_only_in_the_gaps(digits):
         model.impute(gappy, n_draws=0)
 
 
+@pytest.mark.parametrize("missing", ["error", "model"])
+def test_multiple_imputations_draw_categories_and_gaps_reproducibly(missing):
+    # The last round draws each category (and, with missing="model", each gap indicator).
+    rng = np.random.default_rng(0)
+    n = 200
+    frame = pd.DataFrame(
+        {"x": rng.normal(size=n), "kind": pd.Categorical(rng.choice(["a", "b", "c"], n))}
+    )
+    gappy = frame.copy()
+    gappy.loc[::5, "x"] = np.nan
+    gappy.loc[1::7, "kind"] = np.nan
+    model = genaug.VAE(seed=0).fit(
+        gappy if missing == "model" else frame, missing=missing, epochs=5, progress=False
+    )
+    draws = model.impute(gappy, n_draws=3, seed=2)
+    again = model.impute(gappy, n_draws=3, seed=2)
+    assert len(draws) == 3
+    for d, d2 in zip(draws, again, strict=True):
+        pd.testing.assert_frame_equal(d, d2)
+        assert not d.isna().any().any()
+        assert set(d["kind"]) <= {"a", "b", "c"}
+        seen = gappy.notna()
+        assert (d["x"][seen["x"]] == frame["x"][seen["x"]]).all()
+    assert not draws[0].equals(draws[1])
+    if missing == "model":
+        # An array's gap indicators are drawn too.
+        x = rng.normal(size=(n, 3))
+        x[::4, 1] = np.nan
+        array_model = genaug.VAE(seed=0).fit(x, missing="model", epochs=2, progress=False)
+        filled = array_model.impute(x, n_draws=2, seed=0)
+        assert filled.shape == (2, n, 3) and not np.isnan(filled).any()
+        np.testing.assert_array_equal(filled, array_model.impute(x, n_draws=2, seed=0))
+
+
 def test_impute_fills_missing_cells_of_a_frame():
     rng = np.random.default_rng(0)
     n = 300
@@ -115,3 +149,55 @@ def test_the_imputer_is_a_scikit_learn_transformer(digits):
     np.testing.assert_array_equal(filled[~removed], truth[~removed])
     with pytest.raises(genaug.DataError, match="no observed value"):
         VAEImputer(epochs=1).fit(np.full((10, 2), np.nan))
+
+
+def test_the_imputer_fills_a_mixed_frame_in_its_dtypes():
+    rng = np.random.default_rng(0)
+    n = 400
+    kind = rng.choice(["a", "b", "c"], n)
+    frame = pd.DataFrame(
+        {
+            "size": np.where(kind == "a", 1.0, np.where(kind == "b", 5.0, 9.0))
+            + rng.normal(0, 0.3, n),
+            "kind": pd.Categorical(kind),
+            "count": pd.array(rng.integers(0, 5, n), dtype="Int64"),
+            "flag": pd.array(kind == "a", dtype="boolean"),
+        }
+    )
+    gappy = frame.copy()
+    for name in frame.columns:
+        gappy[name] = gappy[name].mask(rng.random(n) < 0.15)
+    before = gappy.copy()
+    imputer = VAEImputer(hidden=(128, 128), epochs=200, seed=0).fit(gappy)
+    filled = imputer.transform(gappy)
+    pd.testing.assert_frame_equal(gappy, before)
+    assert isinstance(filled, pd.DataFrame)
+    assert filled.dtypes.to_dict() == frame.dtypes.to_dict()
+    assert not filled.isna().any().any()
+    seen = gappy.notna()
+    for name in frame.columns:
+        assert (filled[name][seen[name]] == frame[name][seen[name]]).all(), name
+    assert set(filled["kind"]) <= {"a", "b", "c"}
+    # A size is filled from its row's kind: closer than the column's mean would be.
+    gone = gappy["size"].isna() & gappy["kind"].notna()
+    error = np.abs(filled["size"][gone] - frame["size"][gone]).mean()
+    assert error < 0.5 * np.abs(frame["size"][gone] - frame["size"].mean()).mean(), error
+    assert list(imputer.get_feature_names_out()) == list(frame.columns)
+    with pytest.raises(genaug.ShapeError, match="DataFrame of mixed columns"):
+        imputer.transform(gappy.to_numpy())
+    with pytest.raises(genaug.DataError, match="no observed value"):
+        VAEImputer(epochs=1).fit(gappy.assign(kind=pd.NA))
+
+
+def test_the_imputer_names_a_numeric_frames_columns():
+    x = np.random.default_rng(0).normal(size=(200, 3))
+    x[::4, 1] = np.nan
+    frame = pd.DataFrame(x, columns=["a", "b", "c"])
+    imputer = VAEImputer(hidden=(32,), epochs=3, seed=0).fit(frame)
+    assert isinstance(imputer.transform(frame), np.ndarray)
+    assert list(imputer.feature_names_in_) == ["a", "b", "c"]
+    out = imputer.set_output(transform="pandas").transform(frame)
+    assert isinstance(out, pd.DataFrame) and list(out.columns) == ["a", "b", "c"]
+    assert not out.isna().any().any()
+    # Refitted on an array, it has no feature names.
+    assert not hasattr(imputer.fit(x), "feature_names_in_")

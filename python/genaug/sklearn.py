@@ -2,7 +2,8 @@
 
 ``VAEImputer`` is a transformer: ``fit`` trains a VAE on rows with missing values, ``transform``
 fills every NaN entry with the model's expected value given the row's observed values (see
-``VAE.impute``). It works in a ``Pipeline``, with ``clone`` and with ``GridSearchCV``.
+``VAE.impute``). It works in a ``Pipeline``, with ``clone``, ``GridSearchCV`` and
+``set_output``.
 """
 
 from __future__ import annotations
@@ -10,23 +11,52 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from genaug._core import VAE
+from genaug._frame import is_frame
 from genaug.exceptions import DataError, ShapeError
 
 __all__ = ["VAEImputer"]
 
 
-class VAEImputer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+def _takes_frame(X: Any) -> bool:
+    """A DataFrame with a column that is not NumPy numbers (categories, strings, booleans,
+    nullable or pyarrow dtypes): the model reads it column by column and ``transform`` returns
+    a frame of its dtypes. A frame of NumPy numbers goes the array way, as scikit-learn's
+    imputers treat it."""
+    return is_frame(X) and not all(isinstance(dt, np.dtype) and dt.kind in "fiu" for dt in X.dtypes)
+
+
+def _simply_filled(frame: Any) -> Any:
+    """``frame`` with each gap at its column's mean (rounded in an integer column) or, in a
+    column that is not numbers, its most frequent value."""
+    import pandas as pd
+
+    out = frame.copy()
+    for label in frame.columns:
+        column = frame[label]
+        if not column.isna().any():
+            continue
+        if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+            mean = column.mean()
+            fill = round(mean) if pd.api.types.is_integer_dtype(column) else mean
+        else:
+            fill = column.mode().iloc[0]
+        out[label] = column.fillna(fill)
+    return out
+
+
+class VAEImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):  # type: ignore[misc]
     """Fills missing values with a variational autoencoder.
 
     Parameters are ``genaug.VAE``'s and ``VAE.fit``'s. ``hidden`` defaults to (512, 512): on
     scikit-learn's digits with 20% of pixels missing, wider layers than the VAE's default
     impute closer to the truth (``benchmarks/imputation.py``).
 
-    Attributes: ``model_`` (the fitted ``genaug.VAE``), ``n_features_in_``.
+    Attributes: ``model_`` (the fitted ``genaug.VAE``), ``n_features_in_``, and
+    ``feature_names_in_`` after a fit on a DataFrame whose column labels are strings.
     """
 
     def __init__(
@@ -59,11 +89,28 @@ class VAEImputer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         ).fit(X, epochs=self.epochs, batch_size=self.batch_size, progress=self.progress)
 
     def fit(self, X: Any, y: Any = None) -> VAEImputer:
-        """Trains the VAE on ``X`` (an array of shape ``(N, D)``, NaN for missing values).
+        """Trains the VAE on ``X``: an array of shape ``(N, D)`` with NaN for missing values,
+        or a DataFrame (any columns a VAE takes, gaps as NaN, None or ``pd.NA``).
 
         With missing values, a first VAE is trained on ``X`` with each gap at its column's
-        mean, fills the gaps of ``X``, and the kept VAE is trained on those completed rows, so
-        that it learns from values like the observed ones rather than from column means."""
+        mean (a DataFrame's columns that are not numbers: their most frequent value), fills
+        the gaps of ``X``, and the kept VAE is trained on those completed rows, so that it
+        learns from values like the observed ones rather than from column means."""
+        for attribute in ("feature_names_in_", "_mixed_frame_"):
+            self.__dict__.pop(attribute, None)
+        if is_frame(X):
+            if all(isinstance(c, str) for c in X.columns):
+                self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+            empty = [c for c in X.columns if X[c].isna().all()]
+            if empty:
+                raise DataError(f"columns {empty[:5]} have no observed value to learn from")
+        if _takes_frame(X):
+            self._mixed_frame_ = True
+            if X.isna().any().any():
+                X = self._fitted_vae(_simply_filled(X)).impute(X)
+            self.model_ = self._fitted_vae(X)
+            self.n_features_in_ = X.shape[1]
+            return self
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2:
             raise ShapeError(f"VAEImputer takes arrays of shape (N, D), got {X.shape}")
@@ -79,6 +126,15 @@ class VAEImputer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         return self
 
     def transform(self, X: Any) -> Any:
-        """``X`` with its missing values filled (observed values unchanged)."""
+        """``X`` with its missing values filled (observed values unchanged): an array, or a
+        DataFrame of the training frame's columns and dtypes after a fit on one that is not
+        all NumPy numbers."""
         check_is_fitted(self, "model_")
+        if getattr(self, "_mixed_frame_", False):
+            if not is_frame(X):
+                raise ShapeError(
+                    "this VAEImputer was fitted on a DataFrame of mixed columns: transform "
+                    f"takes a DataFrame of the same columns, got {type(X).__name__}"
+                )
+            return self.model_.impute(X)
         return self.model_.impute(np.asarray(X, dtype=np.float64))
