@@ -8,7 +8,7 @@ fills every NaN entry with the model's expected value given the row's observed v
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
@@ -20,6 +20,9 @@ from genaug.exceptions import DataError, ShapeError
 
 __all__ = ["VAEImputer"]
 
+# The array VAE's layers when hidden=None: measured best for imputing digits.
+ARRAY_HIDDEN = (512, 512)
+
 
 def _takes_frame(X: Any) -> bool:
     """A DataFrame with a column that is not NumPy numbers (categories, strings, booleans,
@@ -29,31 +32,13 @@ def _takes_frame(X: Any) -> bool:
     return is_frame(X) and not all(isinstance(dt, np.dtype) and dt.kind in "fiu" for dt in X.dtypes)
 
 
-def _simply_filled(frame: Any) -> Any:
-    """``frame`` with each gap at its column's mean (rounded in an integer column) or, in a
-    column that is not numbers, its most frequent value."""
-    import pandas as pd
-
-    out = frame.copy()
-    for label in frame.columns:
-        column = frame[label]
-        if not column.isna().any():
-            continue
-        if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-            mean = column.mean()
-            fill = round(mean) if pd.api.types.is_integer_dtype(column) else mean
-        else:
-            fill = column.mode().iloc[0]
-        out[label] = column.fillna(fill)
-    return out
-
-
 class VAEImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):  # type: ignore[misc]
     """Fills missing values with a variational autoencoder.
 
-    Parameters are ``genaug.VAE``'s and ``VAE.fit``'s. ``hidden`` defaults to (512, 512): on
-    scikit-learn's digits with 20% of pixels missing, wider layers than the VAE's default
-    impute closer to the truth (``benchmarks/imputation.py``).
+    Parameters are ``genaug.VAE``'s and ``VAE.fit``'s. ``hidden=None`` is (512, 512) for
+    arrays: on scikit-learn's digits with 20% of pixels missing, wider layers than the VAE's
+    default impute closer to the truth (``benchmarks/imputation.py``); a DataFrame of mixed
+    columns gets the VAE's own default (``benchmarks/imputation_tables.py``).
 
     Attributes: ``model_`` (the fitted ``genaug.VAE``), ``n_features_in_``, and
     ``feature_names_in_`` after a fit on a DataFrame whose column labels are strings.
@@ -62,7 +47,7 @@ class VAEImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):  # type
     def __init__(
         self,
         latent_dim: int | None = None,
-        hidden: tuple[int, ...] | None = (512, 512),
+        hidden: tuple[int, ...] | None = None,
         beta: float = 1.0,
         epochs: int | None = None,
         batch_size: int | None = None,
@@ -79,23 +64,33 @@ class VAEImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):  # type
         self.seed = seed
         self.progress = progress
 
-    def _fitted_vae(self, X: np.ndarray) -> VAE:
+    def _fitted_vae(
+        self, X: Any, hidden: tuple[int, ...] | None, missing: Literal["error", "model"]
+    ) -> VAE:
         return VAE(
             latent_dim=self.latent_dim,
-            hidden=self.hidden,
+            hidden=hidden,
             beta=self.beta,
             device=self.device,
             seed=self.seed,
-        ).fit(X, epochs=self.epochs, batch_size=self.batch_size, progress=self.progress)
+        ).fit(
+            X,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            missing=missing,
+            progress=self.progress,
+        )
 
     def fit(self, X: Any, y: Any = None) -> VAEImputer:
         """Trains the VAE on ``X``: an array of shape ``(N, D)`` with NaN for missing values,
         or a DataFrame (any columns a VAE takes, gaps as NaN, None or ``pd.NA``).
 
-        With missing values, a first VAE is trained on ``X`` with each gap at its column's
-        mean (a DataFrame's columns that are not numbers: their most frequent value), fills
-        the gaps of ``X``, and the kept VAE is trained on those completed rows, so that it
-        learns from values like the observed ones rather than from column means."""
+        On an array with missing values, a first VAE is trained on ``X`` with each gap at its
+        column's mean, fills the gaps of ``X``, and the kept VAE is trained on those completed
+        rows, so that it learns from values like the observed ones rather than from column
+        means. A DataFrame of mixed columns trains one VAE with ``missing="model"``, which
+        learns each column from the rows that have it (on diamonds, closer than the two
+        steps: see ``benchmarks/imputation_tables.py``)."""
         for attribute in ("feature_names_in_", "_mixed_frame_"):
             self.__dict__.pop(attribute, None)
         if is_frame(X):
@@ -106,9 +101,7 @@ class VAEImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):  # type
                 raise DataError(f"columns {empty[:5]} have no observed value to learn from")
         if _takes_frame(X):
             self._mixed_frame_ = True
-            if X.isna().any().any():
-                X = self._fitted_vae(_simply_filled(X)).impute(X)
-            self.model_ = self._fitted_vae(X)
+            self.model_ = self._fitted_vae(X, self.hidden, "model")
             self.n_features_in_ = X.shape[1]
             return self
         X = np.asarray(X, dtype=np.float64)
@@ -118,10 +111,11 @@ class VAEImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):  # type
         if gaps.all(axis=0).any():
             empty = np.flatnonzero(gaps.all(axis=0))[:5].tolist()
             raise DataError(f"columns {empty} have no observed value to learn from")
+        hidden = ARRAY_HIDDEN if self.hidden is None else self.hidden
         if gaps.any():
-            first = self._fitted_vae(np.where(gaps, np.nanmean(X, axis=0), X))
+            first = self._fitted_vae(np.where(gaps, np.nanmean(X, axis=0), X), hidden, "error")
             X = first.impute(X)
-        self.model_ = self._fitted_vae(X)
+        self.model_ = self._fitted_vae(X, hidden, "error")
         self.n_features_in_ = X.shape[1]
         return self
 
