@@ -465,11 +465,11 @@ def test_nan_is_a_data_error(fn):
     real_f, gen_f = frame(30, 1, 0.0), frame(25, 2, 0.0)
     bad_f = gen_f.copy()
     bad_f.loc[4, "income"] = np.nan
-    with pytest.raises(genaug.DataError):
+    with pytest.raises(genaug.DataError, match=r"column 'income' \(row 4\)"):
         call(real_f, bad_f)
     bad_f = real_f.copy()
     bad_f.loc[2, "plan"] = None
-    with pytest.raises(genaug.DataError):
+    with pytest.raises(genaug.DataError, match=r"real has a missing value in column 'plan'"):
         call(bad_f, gen_f)
 
 

@@ -53,6 +53,17 @@ def _array_matrix(x: Any, what: str) -> np.ndarray:
     return np.ascontiguousarray(array.reshape(len(array), -1))
 
 
+def _check_complete(frame: Any, what: str) -> None:
+    """A ``DataError`` naming the first missing cell of a frame by its column."""
+    gaps = frame.isna().to_numpy()
+    if gaps.any():
+        row, col = (int(i[0]) for i in np.nonzero(gaps))
+        raise DataError(
+            f"{what} has a missing value in column {frame.columns[col]!r} (row {row}); metrics "
+            "take complete rows (fill missing values first, for example with a model's impute)"
+        )
+
+
 def _table(
     real: Any, others: Sequence[tuple[Any, str]], discrete_columns: Sequence[int] | None
 ) -> tuple[np.ndarray, list[np.ndarray | None], list[bool], list[str], bool]:
@@ -63,6 +74,7 @@ def _table(
             raise ParameterError(
                 "discrete_columns is for NumPy arrays; a DataFrame's columns say what they are"
             )
+        _check_complete(real, "real")
         entries = _frame.describe(real)
         values = _frame.matrix(real, entries, "real")
         out: list[np.ndarray | None] = []
@@ -72,6 +84,7 @@ def _table(
             elif not _frame.is_frame(x):
                 raise ShapeError(f"real is a DataFrame, so {what} must be one too")
             else:
+                _check_complete(x, what)
                 out.append(_frame.matrix(x, entries, what))
         discrete = [e["kind"] == _frame.DISCRETE for e in entries]
         return values, out, discrete, [e["name"] for e in entries], True
