@@ -124,6 +124,9 @@ def test_impute_fills_missing_cells_of_a_frame():
     gappy.loc[:49, "size"] = np.nan
     gappy.loc[50:99, "kind"] = np.nan
     filled = model.impute(gappy)
+    # Rows keep their order and index whatever the index is (train_test_split shuffles it).
+    shuffled = gappy.set_axis(np.random.default_rng(1).permutation(n) + 1000)
+    pd.testing.assert_frame_equal(model.impute(shuffled), filled.set_axis(shuffled.index))
     assert list(filled.dtypes) == list(frame.dtypes)
     assert not filled.isna().any().any()
     pd.testing.assert_frame_equal(filled.iloc[100:], frame.iloc[100:])
@@ -185,8 +188,12 @@ def test_the_imputer_fills_a_mixed_frame_in_its_dtypes():
     assert list(imputer.get_feature_names_out()) == list(frame.columns)
     with pytest.raises(genaug.ShapeError, match="DataFrame of mixed columns"):
         imputer.transform(gappy.to_numpy())
+    # A failed refit leaves no model of the earlier fit behind.
     with pytest.raises(genaug.DataError, match="no observed value"):
-        VAEImputer(epochs=1).fit(gappy.assign(kind=pd.NA))
+        imputer.fit(gappy.assign(kind=pd.NA))
+    assert not hasattr(imputer, "model_")
+    with pytest.raises(genaug.ShapeError, match="duplicate column labels"):
+        VAEImputer(epochs=1).fit(gappy.set_axis(["a", "a", "b", "c"], axis=1))
 
 
 def test_the_imputer_names_a_numeric_frames_columns():
@@ -196,6 +203,8 @@ def test_the_imputer_names_a_numeric_frames_columns():
     imputer = VAEImputer(hidden=(32,), epochs=3, seed=0).fit(frame)
     assert isinstance(imputer.transform(frame), np.ndarray)
     assert list(imputer.feature_names_in_) == ["a", "b", "c"]
+    with pytest.raises(genaug.ShapeError, match=r"fitted on \['a', 'b', 'c'\]"):
+        imputer.transform(frame[["b", "a", "c"]])
     out = imputer.set_output(transform="pandas").transform(frame)
     assert isinstance(out, pd.DataFrame) and list(out.columns) == ["a", "b", "c"]
     assert not out.isna().any().any()

@@ -177,6 +177,8 @@ def test_label_column_conditions_with_exact_counts():
         genaug.VAE().fit(df, y="nope", epochs=1, progress=False)
     with pytest.raises(genaug.LabelError, match="'income' holds continuous values"):
         genaug.VAE().fit(df, y="income", epochs=1, progress=False)
+    with pytest.raises(genaug.LabelError, match="'income' holds infinite values"):
+        genaug.VAE().fit(df.assign(income=np.inf), y="income", epochs=1, progress=False)
     # A category of the label's dtype that no training row has is no class of the model.
     unused = df.assign(plan=pd.Categorical(df["plan"], categories=["basic", "pro", "gold"]))
     partial = genaug.VAE(seed=0).fit(unused, y="plan", epochs=1, progress=False)
@@ -186,6 +188,15 @@ def test_label_column_conditions_with_exact_counts():
         partial.sample(2, y=["pro", "gold"])
     with pytest.raises(genaug.LabelError, match=no_rows):
         partial.augment(unused.iloc[:10], strategy={"gold": 3})
+    # So it is in a frame's own label column, and a value of no category lists the classes.
+    golden = unused.iloc[:10].copy()
+    golden.loc[golden.index[0], "plan"] = "gold"
+    with pytest.raises(genaug.LabelError, match=no_rows):
+        partial.augment(golden, seed=0)
+    with pytest.raises(genaug.LabelError, match=no_rows):
+        partial.encode(golden)
+    with pytest.raises(genaug.LabelError, match=r"the model knows \['basic', 'pro'\]$"):
+        partial.sample(2, y="platinum")
     # Without y, the error lists the column's values, not the model's codes.
     values = r"label column 'plan'.*\['basic', 'pro'\]"
     with pytest.raises(genaug.LabelError, match=values):

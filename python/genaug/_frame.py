@@ -243,14 +243,15 @@ def fit_frame(
         y = _by_name(frame)[_name(y)]
         column = frame[y]
         target = _describe(y, column)
-        present = column.dropna().to_numpy()
-        if target["kind"] == CONTINUOUS and not np.all(np.mod(present.astype(float), 1) == 0):
+        present = column.dropna().to_numpy().astype(float) if target["kind"] != DISCRETE else None
+        if present is not None and not np.isfinite(present).all():
+            raise LabelError(f"the label column {y!r} holds infinite values")
+        if target["kind"] == CONTINUOUS and present is not None and (present % 1).any():
             # scikit-learn's classifiers refuse such a target ("continuous") too.
             raise LabelError(
                 f"the label column {y!r} holds continuous values ({column.dtype}, e.g. "
-                f"{next(float(v) for v in present if v % 1)!r}); a label column holds classes: "
-                "bin it "
-                "first (pd.cut), or fit without y"
+                f"{float(present[np.flatnonzero(present % 1)[0]])!r}); a label column holds "
+                "classes: bin it first (pd.cut), or fit without y"
             )
         if target["kind"] != DISCRETE:
             target["categories"] = sorted({_plain(v) for v in column.dropna().unique()})
@@ -315,28 +316,36 @@ def _matrix(frame: Any, spec: dict[str, Any], unseen: str) -> np.ndarray:
 
 
 def rows(
-    frame: Any, spec_json: str, what: str, unseen: str
+    frame: Any, spec_json: str, what: str, unseen: str, classes: list[int] | None = None
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """A frame of the fitted form as the model's rows, with the label column's codes when the
-    model was fitted with one (and the frame has it)."""
+    model was fitted with one (and the frame has it), each one of ``classes`` (the model's)."""
     spec = json.loads(spec_json)
     _check_columns(frame, spec, what)
     labels = None
     target = spec.get("target")
     if target is not None:
-        labels = _label_codes(target, frame[_by_name(frame)[target["name"]]])
+        labels = _label_codes(target, frame[_by_name(frame)[target["name"]]], classes)
+        _check_classes(target, labels, classes)
     return _matrix(frame, spec, unseen), labels
 
 
-def _label_codes(target: dict[str, Any], column: Any) -> np.ndarray:
+def _label_codes(
+    target: dict[str, Any], column: Any, classes: list[int] | None = None
+) -> np.ndarray:
     codes = _lookup(target["categories"], column)
     row = _first(np.isnan(codes) | (codes == -1))
     if row is not None:
+        known = target["categories"] if classes is None else _class_values(target, classes)
         raise LabelError(
             f"{column.iloc[row]!r} (row {row}) is not a class of the label column "
-            f"{target['name']!r}: the model knows {target['categories']}"
+            f"{target['name']!r}: the model knows {known}"
         )
     return codes.astype(np.int64)
+
+
+def _class_values(target: dict[str, Any], classes: list[int]) -> list[Any]:
+    return [target["categories"][c] for c in classes]
 
 
 def _check_classes(target: dict[str, Any], codes: Any, classes: list[int] | None) -> None:
@@ -347,7 +356,7 @@ def _check_classes(target: dict[str, Any], codes: Any, classes: list[int] | None
     known = set(classes)
     for code in np.atleast_1d(codes):
         if int(code) not in known:
-            values = [target["categories"][c] for c in classes]
+            values = _class_values(target, classes)
             raise LabelError(
                 f"{target['categories'][int(code)]!r} is a category of the label column "
                 f"{target['name']!r} that no training row had: the model knows {values}"
@@ -368,7 +377,7 @@ def label_codes(spec_json: str, values: Any, classes: list[int] | None = None) -
         )
     pd = _pd()
     scalar = np.ndim(values) == 0
-    codes = _label_codes(target, pd.Series([values] if scalar else list(values)))
+    codes = _label_codes(target, pd.Series([values] if scalar else list(values)), classes)
     _check_classes(target, codes, classes)
     return int(codes[0]) if scalar else codes
 
@@ -390,7 +399,7 @@ def feature_names(spec_json: str) -> np.ndarray:
 
 def class_values(spec_json: str, codes: list[int]) -> list[Any]:
     target = json.loads(spec_json).get("target")
-    return [target["categories"][c] for c in codes] if target else codes
+    return _class_values(target, codes) if target else codes
 
 
 def _column(entry: dict[str, Any], values: np.ndarray) -> Any:
@@ -472,6 +481,8 @@ def fill_gaps(frame: Any, imputed: Any) -> Any:
     """A copy of ``frame`` with its missing cells taken from ``imputed`` (a frame of the same
     columns); observed cells are kept as they are."""
     out = frame.copy()
+    # Row by row in order: ``imputed`` is numbered from 0, ``frame`` has its own index.
+    imputed = imputed.set_axis(frame.index, axis=0)
     for name in imputed.columns:
         gaps = out[name].isna()
         if gaps.any():

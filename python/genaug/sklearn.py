@@ -91,14 +91,16 @@ class VAEImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):  # type
         means. A DataFrame of mixed columns trains one VAE with ``missing="model"``, which
         learns each column from the rows that have it (on diamonds, closer than the two
         steps: see ``benchmarks/imputation_tables.py``)."""
-        for attribute in ("feature_names_in_", "_mixed_frame_"):
+        for attribute in ("model_", "n_features_in_", "feature_names_in_", "_mixed_frame_"):
             self.__dict__.pop(attribute, None)
         if is_frame(X):
-            if all(isinstance(c, str) for c in X.columns):
-                self.feature_names_in_ = np.asarray(X.columns, dtype=object)
-            empty = [c for c in X.columns if X[c].isna().all()]
+            if X.columns.has_duplicates:
+                raise ShapeError(f"X has duplicate column labels {list(X.columns)}")
+            empty = list(X.columns[X.isna().all(axis=0).to_numpy()])
             if empty:
                 raise DataError(f"columns {empty[:5]} have no observed value to learn from")
+            if all(isinstance(c, str) for c in X.columns):
+                self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         if _takes_frame(X):
             self._mixed_frame_ = True
             self.model_ = self._fitted_vae(X, self.hidden, "model")
@@ -131,4 +133,11 @@ class VAEImputer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):  # type
                     f"takes a DataFrame of the same columns, got {type(X).__name__}"
                 )
             return self.model_.impute(X)
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None and is_frame(X) and list(X.columns) != list(names):
+            # As scikit-learn's imputers: an array's columns are matched by position.
+            raise ShapeError(
+                f"X has columns {list(X.columns)}, but this VAEImputer was fitted on "
+                f"{list(names)} (in that order)"
+            )
         return self.model_.impute(np.asarray(X, dtype=np.float64))

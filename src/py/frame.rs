@@ -168,18 +168,20 @@ fn discrete_types(
 /// Rows given to a fitted model (`what` names them): a frame of the fitted form when the model
 /// was fitted on one (`frame`), with the label column's codes if it has one; an array
 /// otherwise. `unseen` says what a category unseen in training becomes: `"error"`, or `"keep"`
-/// (rows that only pass through, as `augment`'s batch).
+/// (rows that only pass through, as `augment`'s batch). Label column values must be among the
+/// model's `classes` where it has them.
 pub fn read_rows<'py>(
     py: Python<'py>,
     x: &Bound<'py, PyAny>,
     frame: Option<&str>,
     what: &str,
     unseen: &str,
+    classes: Option<Vec<i64>>,
 ) -> PyResult<(Array, Option<Vec<i64>>)> {
     match (frame, is_frame(x)?) {
         (Some(frame), true) => {
             let (values, labels): (Bound<'_, PyAny>, Bound<'_, PyAny>) = module(py)?
-                .call_method1("rows", (x, frame, what, unseen))?
+                .call_method1("rows", (x, frame, what, unseen, classes))?
                 .extract()?;
             let (data, _) = read_array(py, &values, what)?;
             let labels = (!labels.is_none())

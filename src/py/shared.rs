@@ -326,7 +326,9 @@ impl<N: Network> Shared<N> {
     ) -> PyResult<Bound<'py, PyAny>> {
         let n = n.filter(|n| !n.is_none());
         let frame = self.frame(py);
-        let (rows, column_labels) = frame::read_rows(py, batch, frame.as_deref(), "batch", "keep")?;
+        let classes = self.status(py, |st| st.classes.clone());
+        let (rows, column_labels) =
+            frame::read_rows(py, batch, frame.as_deref(), "batch", "keep", Some(classes))?;
         let seed = check_seed(read_opt_int(seed, "seed")?)?;
         let n = n.map(|n| read_count(n, "n")).transpose()?;
         let strategy = match (&frame, strategy.filter(|s| !s.is_none())) {
@@ -534,7 +536,8 @@ fn read_holdout(
         }
         Err(_) => (validation.clone(), None),
     };
-    let (rows, column_labels) = frame::read_rows(py, &x_val, frame, "the validation x", "error")?;
+    let (rows, column_labels) =
+        frame::read_rows(py, &x_val, frame, "the validation x", "error", None)?;
     let labels = match y_val {
         Some(y) if !y.is_none() => Some(read_labels(py, &y, "the validation y")?.0),
         _ => column_labels,

@@ -79,7 +79,8 @@ impl PyVae {
         let (rows, column_labels) = if codes {
             (read_array(py, x, "z")?.0, None)
         } else {
-            frame::read_rows(py, x, frame.as_deref(), "x", "error")?
+            let classes = self.shared.status(py, |st| st.classes.clone());
+            frame::read_rows(py, x, frame.as_deref(), "x", "error", Some(classes))?
         };
         let y = y.filter(|y| !y.is_none());
         let y = match &frame {
