@@ -326,13 +326,13 @@ def rows(
     target = spec.get("target")
     if target is not None:
         labels = _label_codes(target, frame[_by_name(frame)[target["name"]]], classes)
-        _check_classes(target, labels, classes)
     return _matrix(frame, spec, unseen), labels
 
 
 def _label_codes(
     target: dict[str, Any], column: Any, classes: list[int] | None = None
 ) -> np.ndarray:
+    """The label column's values as codes, each one of ``classes`` (the model's) when given."""
     codes = _lookup(target["categories"], column)
     row = _first(np.isnan(codes) | (codes == -1))
     if row is not None:
@@ -341,6 +341,7 @@ def _label_codes(
             f"{column.iloc[row]!r} (row {row}) is not a class of the label column "
             f"{target['name']!r}: the model knows {known}"
         )
+    _check_classes(target, codes, classes)
     return codes.astype(np.int64)
 
 
@@ -378,7 +379,6 @@ def label_codes(spec_json: str, values: Any, classes: list[int] | None = None) -
     pd = _pd()
     scalar = np.ndim(values) == 0
     codes = _label_codes(target, pd.Series([values] if scalar else list(values)), classes)
-    _check_classes(target, codes, classes)
     return int(codes[0]) if scalar else codes
 
 

@@ -327,15 +327,20 @@ impl<N: Network> Shared<N> {
         let n = n.filter(|n| !n.is_none());
         let frame = self.frame(py);
         let classes = self.status(py, |st| st.classes.clone());
-        let (rows, column_labels) =
-            frame::read_rows(py, batch, frame.as_deref(), "batch", "keep", Some(classes))?;
+        let (rows, column_labels) = frame::read_rows(
+            py,
+            batch,
+            frame.as_deref(),
+            "batch",
+            "keep",
+            Some(classes.clone()),
+        )?;
         let seed = check_seed(read_opt_int(seed, "seed")?)?;
         let n = n.map(|n| read_count(n, "n")).transpose()?;
         let strategy = match (&frame, strategy.filter(|s| !s.is_none())) {
-            (Some(frame), Some(s)) => {
-                let classes = self.status(py, |st| st.classes.clone());
-                Some(frame::module(py)?.call_method1("strategy_codes", (frame, s, classes))?)
-            }
+            (Some(frame), Some(s)) => Some(
+                frame::module(py)?.call_method1("strategy_codes", (frame, s, classes.clone()))?,
+            ),
             (_, s) => s.cloned(),
         };
         let strategy = strategy.as_ref();

@@ -76,16 +76,15 @@ impl PyVae {
         codes: bool,
     ) -> PyResult<(Array, Option<Vec<i64>>)> {
         let frame = self.shared.frame(py);
+        let classes = self.shared.status(py, |st| st.classes.clone());
         let (rows, column_labels) = if codes {
             (read_array(py, x, "z")?.0, None)
         } else {
-            let classes = self.shared.status(py, |st| st.classes.clone());
-            frame::read_rows(py, x, frame.as_deref(), "x", "error", Some(classes))?
+            frame::read_rows(py, x, frame.as_deref(), "x", "error", Some(classes.clone()))?
         };
         let y = y.filter(|y| !y.is_none());
         let y = match &frame {
             Some(frame) if y.is_some() || column_labels.is_none() => {
-                let classes = self.shared.status(py, |st| st.classes.clone());
                 frame::label_codes(py, frame, y, classes)?
             }
             _ => y.cloned(),
